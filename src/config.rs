@@ -1,0 +1,483 @@
+//! Server configuration: one struct, built from four layers with the
+//! precedence flags > environment > TOML file > defaults.
+//!
+//! The environment variables are the official Anki sync server's
+//! (`SYNC_USER1`…, `PASSWORDS_HASHED`, `SYNC_BASE`, `SYNC_HOST`, `SYNC_PORT`,
+//! `MAX_SYNC_PAYLOAD_MEGS`), so an existing setup works unchanged. This module
+//! only parses and validates; it must not start anything.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Default data folder (the official server uses `~/.syncserver`; kioku keeps a
+/// laptop run's data beside the checkout).
+pub const DEFAULT_BASE: &str = "./kioku-data";
+pub const DEFAULT_HOST: &str = "0.0.0.0";
+pub const DEFAULT_PORT: u16 = 8080;
+pub const DEFAULT_MAX_PAYLOAD_MEGS: u64 = 100;
+pub const DEFAULT_LOG: &str = "info";
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
+
+/// Options of `kioku serve`. Every option can also come from the environment
+/// (the name in brackets) or from the TOML file given with `--config` (the key
+/// in quotes). Precedence: flag > environment > file > default.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file [env: KIOKU_CONFIG]. Keys: "host", "port",
+    /// "base", "max_payload_megs", "users", "passwords_hashed", "log",
+    /// "shutdown_grace_secs". Unknown keys are an error.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on [env: SYNC_HOST] ["host"] (default 0.0.0.0).
+    #[arg(long, value_name = "IP")]
+    pub host: Option<IpAddr>,
+
+    /// Port to listen on [env: SYNC_PORT] ["port"] (default 8080).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Data folder: one sub-folder per user, the official server's layout
+    /// [env: SYNC_BASE] ["base"] (default ./kioku-data).
+    #[arg(long, value_name = "DIR")]
+    pub base: Option<PathBuf>,
+
+    /// Largest request body in MiB after decompression; a full upload of a
+    /// collection may be up to 3 times this, as with the official server
+    /// [env: MAX_SYNC_PAYLOAD_MEGS] ["max_payload_megs"] (default 100).
+    #[arg(long, value_name = "MEGS")]
+    pub max_payload_megs: Option<u64>,
+
+    /// A user as NAME:PASSWORD; repeat for more users. Replaces the users from
+    /// the environment and the file [env: SYNC_USER1, SYNC_USER2, … read in
+    /// order until the first missing one] ["users" = ["name:password", …]].
+    #[arg(long = "user", value_name = "NAME:PASSWORD")]
+    pub users: Vec<String>,
+
+    /// The passwords of the users are PHC hash strings
+    /// (`$pbkdf2-sha256$i=…,l=32$salt$hash`), not plain text
+    /// [env: PASSWORDS_HASHED, set to any value] ["passwords_hashed"] (default off).
+    #[arg(long)]
+    pub passwords_hashed: bool,
+
+    /// Log filter, e.g. `info` or `warn,kioku=debug` [env: KIOKU_LOG, else RUST_LOG] ["log"] (default info).
+    #[arg(long, value_name = "FILTER")]
+    pub log: Option<String>,
+
+    /// Seconds to let in-flight requests finish after SIGINT/SIGTERM
+    /// [env: KIOKU_SHUTDOWN_GRACE_SECS] ["shutdown_grace_secs"] (default 10).
+    #[arg(long, value_name = "SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+/// One configured user: the name and the secret as written (a password, or a
+/// PHC hash string when `hashed`), and where it came from (for error messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSpec {
+    pub name: String,
+    pub secret: String,
+    pub source: String,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub base: PathBuf,
+    /// Where `base` came from (`SYNC_BASE`, `--base`, the file, or the default).
+    pub base_source: String,
+    pub max_payload_megs: u64,
+    pub users: Vec<UserSpec>,
+    pub passwords_hashed: bool,
+    pub log: String,
+    pub shutdown_grace_secs: u64,
+}
+
+impl Config {
+    /// The payload limit in bytes (`MAX_SYNC_PAYLOAD_MEGS` MiB).
+    pub fn payload_limit(&self) -> u64 {
+        self.max_payload_megs * 1024 * 1024
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A bad value, naming where it came from (flag, variable or file key).
+    #[error("{source_name}: {message}")]
+    BadValue {
+        source_name: String,
+        message: String,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error(
+        "no user configured: add one with the environment variable SYNC_USER1=name:password \
+         (more with SYNC_USER2, …), the flag --user name:password, or \
+         users = [\"name:password\"] in the config file"
+    )]
+    NoUsers,
+}
+
+/// One layer of settings; every field optional so layers can be stacked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layer {
+    host: Option<IpAddr>,
+    port: Option<u16>,
+    base: Option<PathBuf>,
+    max_payload_megs: Option<u64>,
+    users: Option<Vec<String>>,
+    passwords_hashed: Option<bool>,
+    log: Option<String>,
+    shutdown_grace_secs: Option<u64>,
+    /// Where each value came from, for error messages (not a file key).
+    #[serde(skip)]
+    origin: HashMap<&'static str, String>,
+}
+
+impl Layer {
+    fn from_flags(args: &ServeArgs) -> Layer {
+        let mut origin = HashMap::new();
+        for key in ["base", "max_payload_megs"] {
+            origin.insert(key, format!("--{}", key.replace('_', "-")));
+        }
+        Layer {
+            host: args.host,
+            port: args.port,
+            base: args.base.clone(),
+            max_payload_megs: args.max_payload_megs,
+            users: (!args.users.is_empty()).then(|| args.users.clone()),
+            passwords_hashed: args.passwords_hashed.then_some(true),
+            log: args.log.clone(),
+            shutdown_grace_secs: args.shutdown_grace_secs,
+            origin,
+        }
+    }
+
+    fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Layer, ConfigError> {
+        let mut layer = Layer::default();
+        layer.host = parse_env(env, "SYNC_HOST", "an IP address such as 0.0.0.0 or 127.0.0.1")?;
+        layer.port = parse_env(env, "SYNC_PORT", "a port number from 0 to 65535")?;
+        layer.max_payload_megs =
+            parse_env(env, "MAX_SYNC_PAYLOAD_MEGS", "a whole number of MiB")?;
+        layer.shutdown_grace_secs =
+            parse_env(env, "KIOKU_SHUTDOWN_GRACE_SECS", "a whole number of seconds")?;
+        if let Some(base) = env("SYNC_BASE") {
+            layer.base = Some(PathBuf::from(base));
+            layer.origin.insert("base", "SYNC_BASE".into());
+        }
+        if env("PASSWORDS_HASHED").is_some() {
+            layer.passwords_hashed = Some(true);
+        }
+        layer.log = env("KIOKU_LOG").or_else(|| env("RUST_LOG"));
+        let mut users = Vec::new();
+        for i in 1.. {
+            match env(&format!("SYNC_USER{i}")) {
+                Some(value) => users.push(value),
+                None => break,
+            }
+        }
+        if !users.is_empty() {
+            layer.users = Some(users);
+            layer.origin.insert("users", "SYNC_USER".into());
+        }
+        if layer.max_payload_megs.is_some() {
+            layer
+                .origin
+                .insert("max_payload_megs", "MAX_SYNC_PAYLOAD_MEGS".into());
+        }
+        Ok(layer)
+    }
+
+    fn from_file(path: &Path) -> Result<Layer, ConfigError> {
+        let file_err = |message: String| ConfigError::File {
+            path: path.to_owned(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+        let mut layer: Layer = toml::from_str(&text).map_err(|e| file_err(e.to_string()))?;
+        let shown = path.display();
+        for key in ["base", "max_payload_megs"] {
+            layer.origin.insert(key, format!("{shown}: {key}"));
+        }
+        layer
+            .origin
+            .insert("users", format!("{shown}: users[N]"));
+        Ok(layer)
+    }
+
+    /// Stacks `self` over `lower`: values of `self` win.
+    fn over(mut self, lower: Layer) -> Layer {
+        macro_rules! pick {
+            ($($field:ident),*) => {$(
+                if self.$field.is_none() {
+                    self.$field = lower.$field;
+                    if let Some(o) = lower.origin.get(stringify!($field)) {
+                        self.origin.insert(stringify!($field), o.clone());
+                    }
+                }
+            )*};
+        }
+        pick!(host, port, base, max_payload_megs, users, passwords_hashed, log, shutdown_grace_secs);
+        self
+    }
+}
+
+fn parse_env<T: std::str::FromStr>(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    expected: &str,
+) -> Result<Option<T>, ConfigError> {
+    match env(name) {
+        None => Ok(None),
+        Some(raw) => raw.trim().parse().map(Some).map_err(|_| ConfigError::BadValue {
+            source_name: name.to_owned(),
+            message: format!("{raw:?} is not {expected}"),
+        }),
+    }
+}
+
+impl Config {
+    /// Resolves the configuration from flags, the process environment and the
+    /// optional file (named by `--config` or `KIOKU_CONFIG`).
+    pub fn load(args: &ServeArgs) -> Result<Config, ConfigError> {
+        Self::load_with(args, &|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::load`] with an explicit environment (for tests).
+    pub fn load_with(
+        args: &ServeArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let flags = Layer::from_flags(args);
+        let environment = Layer::from_env(env)?;
+        let file_path = args
+            .config
+            .clone()
+            .or_else(|| env("KIOKU_CONFIG").map(PathBuf::from));
+        let file = match &file_path {
+            Some(path) => Layer::from_file(path)?,
+            None => Layer::default(),
+        };
+        let merged = flags.over(environment.over(file));
+        Self::finish(merged)
+    }
+
+    fn finish(layer: Layer) -> Result<Config, ConfigError> {
+        let origin = |key: &str| layer.origin.get(key).cloned().unwrap_or_else(|| key.into());
+        let max_payload_megs = layer.max_payload_megs.unwrap_or(DEFAULT_MAX_PAYLOAD_MEGS);
+        if max_payload_megs == 0 || max_payload_megs > 1 << 20 {
+            return Err(ConfigError::BadValue {
+                source_name: origin("max_payload_megs"),
+                message: format!("{max_payload_megs} is out of range (1 to 1048576 MiB)"),
+            });
+        }
+        let base = layer.base.unwrap_or_else(|| PathBuf::from(DEFAULT_BASE));
+        if base.as_os_str().is_empty() {
+            return Err(ConfigError::BadValue {
+                source_name: origin("base"),
+                message: "the data folder must not be empty".into(),
+            });
+        }
+        let user_origin = origin("users");
+        let mut users: Vec<UserSpec> = Vec::new();
+        for (i, raw) in layer.users.unwrap_or_default().iter().enumerate() {
+            let source = if user_origin == "SYNC_USER" {
+                format!("SYNC_USER{}", i + 1)
+            } else if user_origin.ends_with("users[N]") {
+                user_origin.replace("[N]", &format!("[{i}]"))
+            } else {
+                "--user".to_owned()
+            };
+            let spec = parse_user(raw, &source)?;
+            if users.iter().any(|u| u.name == spec.name) {
+                return Err(ConfigError::BadValue {
+                    source_name: source,
+                    message: format!("user {:?} is configured twice", spec.name),
+                });
+            }
+            users.push(spec);
+        }
+        if users.is_empty() {
+            return Err(ConfigError::NoUsers);
+        }
+        Ok(Config {
+            host: layer
+                .host
+                .unwrap_or_else(|| DEFAULT_HOST.parse().expect("default host parses")),
+            port: layer.port.unwrap_or(DEFAULT_PORT),
+            base,
+            base_source: layer
+                .origin
+                .get("base")
+                .cloned()
+                .unwrap_or_else(|| "the default data folder".into()),
+            max_payload_megs,
+            users,
+            passwords_hashed: layer.passwords_hashed.unwrap_or(false),
+            log: layer.log.unwrap_or_else(|| DEFAULT_LOG.into()),
+            shutdown_grace_secs: layer
+                .shutdown_grace_secs
+                .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECS),
+        })
+    }
+}
+
+/// Splits `name:secret` at the first colon and checks the name can safely be a
+/// folder name under the data folder.
+fn parse_user(raw: &str, source: &str) -> Result<UserSpec, ConfigError> {
+    let bad = |message: String| ConfigError::BadValue {
+        source_name: source.to_owned(),
+        message,
+    };
+    let (name, secret) = raw
+        .split_once(':')
+        .ok_or_else(|| bad("expected NAME:PASSWORD, but there is no ':'".into()))?;
+    crate::users::validate_name(name).map_err(|e| bad(e.to_string()))?;
+    if secret.is_empty() {
+        return Err(bad(format!("user {name:?} has an empty password")));
+    }
+    Ok(UserSpec {
+        name: name.to_owned(),
+        secret: secret.to_owned(),
+        source: source.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn load(args: &ServeArgs, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load_with(args, &env_of(pairs))
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_else_is_set() {
+        let c = load(&ServeArgs::default(), &[("SYNC_USER1", "me:pw")]).unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.host.to_string(), "0.0.0.0");
+        assert_eq!(c.base, PathBuf::from("./kioku-data"));
+        assert_eq!(c.max_payload_megs, 100);
+        assert!(!c.passwords_hashed);
+        assert_eq!(c.users[0].name, "me");
+        assert_eq!(c.users[0].secret, "pw");
+    }
+
+    #[test]
+    fn flags_beat_env_beat_file_beat_defaults() {
+        let dir = tempdir();
+        let file = dir.join("kioku.toml");
+        std::fs::write(
+            &file,
+            "port = 1111\nbase = \"/from/file\"\nmax_payload_megs = 7\nlog = \"debug\"\nusers = [\"f:1\"]\n",
+        )
+        .unwrap();
+        let mut args = ServeArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        // file only
+        let c = load(&args, &[]).unwrap();
+        assert_eq!((c.port, c.max_payload_megs), (1111, 7));
+        assert_eq!(c.base, PathBuf::from("/from/file"));
+        assert_eq!(c.users[0].name, "f");
+        assert_eq!(c.log, "debug");
+        // env over file
+        let env = [("SYNC_PORT", "2222"), ("SYNC_USER1", "e:2"), ("SYNC_BASE", "/env")];
+        let c = load(&args, &env).unwrap();
+        assert_eq!(c.port, 2222);
+        assert_eq!(c.base, PathBuf::from("/env"));
+        assert_eq!(c.users[0].name, "e");
+        assert_eq!(c.max_payload_megs, 7, "untouched keys still come from the file");
+        // flags over env
+        args.port = Some(3333);
+        args.users = vec!["g:3".into()];
+        let c = load(&args, &env).unwrap();
+        assert_eq!(c.port, 3333);
+        assert_eq!(c.users[0].name, "g");
+        assert_eq!(c.base, PathBuf::from("/env"));
+    }
+
+    #[test]
+    fn users_are_read_in_order_until_the_first_gap() {
+        let env = [
+            ("SYNC_USER1", "a:1"),
+            ("SYNC_USER2", "b:pa:ss"),
+            ("SYNC_USER4", "d:4"),
+        ];
+        let c = load(&ServeArgs::default(), &env).unwrap();
+        let names: Vec<_> = c.users.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(c.users[1].secret, "pa:ss", "split at the first colon only");
+    }
+
+    #[test]
+    fn no_user_is_a_clear_error() {
+        let err = load(&ServeArgs::default(), &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::NoUsers));
+        assert!(err.to_string().contains("SYNC_USER1=name:password"));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("SYNC_USER1", "a:1"), ("SYNC_PORT", "70000")], "SYNC_PORT"),
+            (&[("SYNC_USER1", "a:1"), ("SYNC_HOST", "nowhere")], "SYNC_HOST"),
+            (&[("SYNC_USER1", "a:1"), ("MAX_SYNC_PAYLOAD_MEGS", "x")], "MAX_SYNC_PAYLOAD_MEGS"),
+            (&[("SYNC_USER1", "a:1"), ("MAX_SYNC_PAYLOAD_MEGS", "0")], "MAX_SYNC_PAYLOAD_MEGS"),
+            (&[("SYNC_USER1", "a:1"), ("SYNC_USER2", "nocolon")], "SYNC_USER2"),
+            (&[("SYNC_USER1", "../etc:1")], "SYNC_USER1"),
+            (&[("SYNC_USER1", "a:1"), ("SYNC_USER2", "a:2")], "SYNC_USER2"),
+            (&[("SYNC_USER1", "a:")], "SYNC_USER1"),
+        ];
+        for (env, name) in cases {
+            let err = load(&ServeArgs::default(), env).unwrap_err().to_string();
+            assert!(err.starts_with(name), "{env:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_file_keys_are_an_error() {
+        let dir = tempdir();
+        let file = dir.join("kioku.toml");
+        std::fs::write(&file, "prot = 1\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let err = load(&args, &[("SYNC_USER1", "a:1")]).unwrap_err().to_string();
+        assert!(err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn passwords_hashed_is_on_for_any_value_like_the_official_server() {
+        let c = load(
+            &ServeArgs::default(),
+            &[("SYNC_USER1", "a:1"), ("PASSWORDS_HASHED", "")],
+        )
+        .unwrap();
+        assert!(c.passwords_hashed);
+    }
+
+    fn tempdir() -> PathBuf {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).unwrap();
+        let dir = std::env::temp_dir().join(format!("kioku-test-{}", hex::encode(bytes)));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

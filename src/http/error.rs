@@ -1,0 +1,97 @@
+//! The one place where errors become HTTP statuses. The clients never read an
+//! error body; they map the status (sync-protocol.md §4): 403 → login error,
+//! 409 → "another device is syncing", 400 → "check database", 501 → "client
+//! too old", 5xx → "server problem". Bodies are short plain text for people
+//! using curl, and every error is logged on the request's log line.
+
+use hyper::StatusCode;
+
+use crate::store::StoreError;
+use crate::sync::SyncError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("method not allowed (use {allow})")]
+    MethodNotAllowed { allow: &'static str },
+    /// The `anki-sync` header is missing or malformed.
+    #[error("bad sync header: {0}")]
+    BadHeader(String),
+    /// The header's protocol version is outside what kioku speaks.
+    #[error("unsupported sync version {0}")]
+    UnsupportedVersion(i64),
+    /// The body is not valid zstd / JSON.
+    #[error("bad request body: {0}")]
+    BadBody(String),
+    #[error("request body over the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
+    /// The client went away or broke the connection while sending.
+    #[error("reading the request failed: {0}")]
+    Client(String),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+}
+
+impl From<StoreError> for HttpError {
+    fn from(e: StoreError) -> Self {
+        HttpError::Sync(SyncError::Store(e))
+    }
+}
+
+impl HttpError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            HttpError::NotFound(_) => StatusCode::NOT_FOUND,
+            HttpError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            HttpError::BadHeader(_)
+            | HttpError::UnsupportedVersion(_)
+            | HttpError::BadBody(_)
+            | HttpError::Client(_) => StatusCode::BAD_REQUEST,
+            HttpError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::Sync(e) => match e {
+                SyncError::AuthFailed => StatusCode::FORBIDDEN,
+                SyncError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                SyncError::ClientTooOld(_) => StatusCode::NOT_IMPLEMENTED,
+                SyncError::Conflict(_) => StatusCode::CONFLICT,
+                SyncError::NotImplemented(_) | SyncError::Store(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            },
+        }
+    }
+
+    /// The `Allow` header value for 405 answers.
+    pub fn allow(&self) -> Option<&'static str> {
+        match self {
+            HttpError::MethodNotAllowed { allow } => Some(allow),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_match_what_the_client_understands() {
+        let cases = [
+            (HttpError::Sync(SyncError::AuthFailed), 403),
+            (HttpError::Sync(SyncError::Conflict("x".into())), 409),
+            (HttpError::Sync(SyncError::BadRequest("x".into())), 400),
+            (HttpError::Sync(SyncError::ClientTooOld("x".into())), 501),
+            (HttpError::UnsupportedVersion(12), 400),
+            (HttpError::BadBody("x".into()), 400),
+            (HttpError::PayloadTooLarge { limit: 1 }, 413),
+            (HttpError::NotFound("/x".into()), 404),
+            (
+                HttpError::Sync(SyncError::Store(StoreError::Io(std::io::Error::other("disk")))),
+                500,
+            ),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.status().as_u16(), code, "{err}");
+        }
+    }
+}

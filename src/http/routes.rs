@@ -1,0 +1,248 @@
+//! Routing by path: `/sync/<method>` to [`crate::sync`], `/msync/<method>`
+//! (media sync, not implemented yet), `GET /health`; everything else is 404.
+//! Here the request's encoding is undone (header, zstd, JSON) before a sync
+//! handler runs, and its answer encoded again.
+
+use std::io;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{ALLOW, CONTENT_TYPE};
+use hyper::{Method as HttpMethod, Request, Response, StatusCode};
+use serde_json::{json, Value};
+
+use super::encoding::{self, SyncHeader, ORIGINAL_SIZE_HEADER, SYNC_HEADER};
+use super::error::HttpError;
+use super::log::{LoggedBody, RequestLog};
+use super::App;
+use crate::sync::{self, full, Method};
+
+/// A successful answer before framing.
+enum Reply {
+    /// A sync answer: zstd-compressed with the original size header.
+    Sync(Bytes),
+    /// A streamed, zstd-compressed file of `len` bytes uncompressed.
+    Stream(encoding::ChannelBody, u64),
+    /// Plain JSON (health).
+    Json(Value),
+}
+
+/// Handles one request; never fails (errors become statuses here).
+pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<LoggedBody> {
+    let path = req.uri().path().to_owned();
+    let mut log = RequestLog::new(req.method().as_str(), &path);
+    let result = route(&app, req, &mut log).await;
+    let (status, builder, body) = match result {
+        Ok(reply) => frame(reply),
+        Err(err) => {
+            log.error = Some(err.to_string());
+            let status = err.status();
+            let mut builder = Response::builder()
+                .header(CONTENT_TYPE, "text/plain; charset=utf-8");
+            if let Some(allow) = err.allow() {
+                builder = builder.header(ALLOW, allow);
+            }
+            let text = format!("{}: {err}\n", status.as_u16());
+            (status, builder, full(Bytes::from(text)))
+        }
+    };
+    log.status = status.as_u16();
+    builder
+        .status(status)
+        .body(LoggedBody::new(body, log))
+        .expect("response headers are valid")
+}
+
+/// A complete in-memory body.
+fn full(bytes: Bytes) -> http_body_util::combinators::BoxBody<Bytes, io::Error> {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+fn frame(
+    reply: Reply,
+) -> (
+    StatusCode,
+    hyper::http::response::Builder,
+    http_body_util::combinators::BoxBody<Bytes, io::Error>,
+) {
+    let ok = Response::builder();
+    match reply {
+        Reply::Sync(payload) => {
+            let compressed = encoding::encode(&payload);
+            (
+                StatusCode::OK,
+                ok.header(ORIGINAL_SIZE_HEADER, payload.len()),
+                full(compressed),
+            )
+        }
+        Reply::Stream(body, len) => (
+            StatusCode::OK,
+            ok.header(ORIGINAL_SIZE_HEADER, len),
+            body.boxed(),
+        ),
+        Reply::Json(value) => (
+            StatusCode::OK,
+            ok.header(CONTENT_TYPE, "application/json"),
+            full(Bytes::from(value.to_string())),
+        ),
+    }
+}
+
+async fn route(app: &App, req: Request<Incoming>, log: &mut RequestLog) -> Result<Reply, HttpError> {
+    let path = req.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["health"] => {
+            require_method(&req, &[HttpMethod::GET, HttpMethod::HEAD], "GET")?;
+            Ok(Reply::Json(json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "uptime_secs": app.started.elapsed().as_secs(),
+                "users": app.users.len(),
+            })))
+        }
+        ["sync", name] => {
+            let method = Method::parse(name).ok_or_else(|| {
+                let known: Vec<_> = Method::ALL.iter().map(|m| m.name()).collect();
+                HttpError::NotFound(format!(
+                    "unknown sync method {name:?}; known: {}",
+                    known.join(", ")
+                ))
+            })?;
+            require_method(&req, &[HttpMethod::POST], "POST")?;
+            sync_request(app, method, req, log).await
+        }
+        ["msync", _] => media_not_yet(app, req, log).await,
+        _ => Err(HttpError::NotFound(path.clone())),
+    }
+}
+
+fn require_method(
+    req: &Request<Incoming>,
+    allowed: &[HttpMethod],
+    allow: &'static str,
+) -> Result<(), HttpError> {
+    if allowed.contains(req.method()) {
+        Ok(())
+    } else {
+        Err(HttpError::MethodNotAllowed { allow })
+    }
+}
+
+fn sync_header(req: &Request<Incoming>) -> Result<SyncHeader, HttpError> {
+    let raw = req.headers().get(SYNC_HEADER).ok_or_else(|| {
+        HttpError::BadHeader(
+            "no anki-sync header: kioku speaks the current sync protocol \
+             (Anki 2.1.57 or later, current AnkiDroid and AnkiMobile)"
+                .into(),
+        )
+    })?;
+    encoding::parse_sync_header(raw.as_bytes())
+}
+
+/// Finds the user a request's host key belongs to.
+fn authenticate<'a>(app: &'a App, header: &SyncHeader, log: &mut RequestLog) -> Result<&'a str, HttpError> {
+    let user = app
+        .users
+        .by_host_key(&header.k)
+        .ok_or(HttpError::Sync(sync::SyncError::AuthFailed))?;
+    log.user = Some(user.name.clone());
+    Ok(&user.name)
+}
+
+async fn json_input(req: Request<Incoming>, app: &App, log: &mut RequestLog) -> Result<Value, HttpError> {
+    let limit = app.config.payload_limit();
+    let compressed = encoding::read_body(req.into_body(), limit).await?;
+    log.bytes_in = compressed.len() as u64;
+    encoding::decode_json(&compressed, limit)
+}
+
+fn json_reply(value: &Value) -> Reply {
+    Reply::Sync(Bytes::from(serde_json::to_vec(value).expect("JSON serialises")))
+}
+
+async fn sync_request(
+    app: &App,
+    method: Method,
+    req: Request<Incoming>,
+    log: &mut RequestLog,
+) -> Result<Reply, HttpError> {
+    let header = sync_header(&req)?;
+    if method == Method::HostKey {
+        let input = json_input(req, app, log).await?;
+        // Logged for failed attempts too, so an admin can see who is tried.
+        log.user = input.get("u").and_then(Value::as_str).map(str::to_owned);
+        let out = sync::login::host_key(app.users.clone(), input).await?;
+        return Ok(json_reply(&out));
+    }
+    let user = authenticate(app, &header, log)?;
+    let slot = app.store.user(user);
+    match method {
+        Method::Meta => {
+            let input = json_input(req, app, log).await?;
+            let out = sync::meta::meta(&slot, input, app.collection_limit()).await?;
+            Ok(json_reply(&out))
+        }
+        Method::Upload => {
+            let tmp = slot.temp_path("upload").map_err(crate::store::StoreError::Io)?;
+            let streamed =
+                encoding::body_to_file(req.into_body(), tmp.clone(), app.collection_limit()).await;
+            let text = match streamed {
+                Ok(encoding::UploadOutcome::Complete { compressed, .. }) => {
+                    log.bytes_in = compressed;
+                    full::upload(&slot, tmp).await?
+                }
+                Ok(encoding::UploadOutcome::TooLarge { compressed }) => {
+                    log.bytes_in = compressed;
+                    crate::store::remove_quietly(&tmp);
+                    log.error = Some(format!(
+                        "upload over the collection limit of {} bytes",
+                        app.collection_limit()
+                    ));
+                    full::UPLOAD_TOO_LARGE.to_owned()
+                }
+                Err(e) => {
+                    crate::store::remove_quietly(&tmp);
+                    return Err(e);
+                }
+            };
+            if text != full::UPLOAD_OK && log.error.is_none() {
+                log.error = Some(format!("upload refused: {text}"));
+            }
+            Ok(Reply::Sync(Bytes::from(text)))
+        }
+        Method::Download => {
+            json_input(req, app, log).await?;
+            let download = full::download(&slot).await?;
+            let len = download.len;
+            let file = download.file.try_clone().map_err(crate::store::StoreError::Io)?;
+            Ok(Reply::Stream(encoding::file_body(file, download), len))
+        }
+        Method::Abort => {
+            json_input(req, app, log).await?;
+            Ok(json_reply(&sync::session::abort()))
+        }
+        Method::HostKey => unreachable!("handled above"),
+        other => {
+            json_input(req, app, log).await?;
+            Err(sync::session::not_yet(other).into())
+        }
+    }
+}
+
+/// Media sync is not implemented yet. Authenticated clients get the
+/// protocol's in-band error (`{"data":null,"err":…}`), which the client shows
+/// to the user as is.
+async fn media_not_yet(app: &App, req: Request<Incoming>, log: &mut RequestLog) -> Result<Reply, HttpError> {
+    let header = sync_header(&req)?;
+    authenticate(app, &header, log)?;
+    let limit = app.config.payload_limit();
+    let body = encoding::read_body(req.into_body(), limit).await?;
+    log.bytes_in = body.len() as u64;
+    log.error = Some("media sync is not implemented yet".into());
+    Ok(json_reply(&json!({
+        "data": null,
+        "err": "This kioku server does not sync media yet; your collection syncs normally."
+    })))
+}

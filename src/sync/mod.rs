@@ -1,0 +1,124 @@
+//! Collection sync: the `/sync/<method>` endpoints, one file per group
+//! (`login` = hostKey, `meta`, `full` = upload/download, `session` = abort and,
+//! later, the normal-sync steps).
+//!
+//! Handlers take decoded inputs (JSON values, a verified temp file) and return
+//! decoded outputs; they never see HTTP framing or compression, and reach the
+//! collection only through [`crate::store`].
+
+pub mod full;
+pub mod login;
+pub mod meta;
+pub mod session;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::collection::CollectionError;
+use crate::store::StoreError;
+
+/// The collection-sync methods, as they appear in `/sync/<method>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    HostKey,
+    Meta,
+    Start,
+    ApplyGraves,
+    ApplyChanges,
+    Chunk,
+    ApplyChunk,
+    SanityCheck2,
+    Finish,
+    Abort,
+    Upload,
+    Download,
+}
+
+impl Method {
+    pub const ALL: [Method; 12] = [
+        Method::HostKey,
+        Method::Meta,
+        Method::Start,
+        Method::ApplyGraves,
+        Method::ApplyChanges,
+        Method::Chunk,
+        Method::ApplyChunk,
+        Method::SanityCheck2,
+        Method::Finish,
+        Method::Abort,
+        Method::Upload,
+        Method::Download,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::HostKey => "hostKey",
+            Method::Meta => "meta",
+            Method::Start => "start",
+            Method::ApplyGraves => "applyGraves",
+            Method::ApplyChanges => "applyChanges",
+            Method::Chunk => "chunk",
+            Method::ApplyChunk => "applyChunk",
+            Method::SanityCheck2 => "sanityCheck2",
+            Method::Finish => "finish",
+            Method::Abort => "abort",
+            Method::Upload => "upload",
+            Method::Download => "download",
+        }
+    }
+
+    /// Method names are case-sensitive, exactly as the clients send them.
+    pub fn parse(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+/// Errors of the sync layer; `http::error` maps each to the status the client
+/// understands.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Wrong user name or password (the client shows its login error).
+    #[error("authentication failed")]
+    AuthFailed,
+    /// A request the protocol does not allow (the client suggests Check Database).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The client speaks a protocol version kioku does not.
+    #[error("client too old: {0}")]
+    ClientTooOld(String),
+    /// Another sync of this user is in progress, or no sync was started.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A step kioku does not implement yet.
+    #[error("not implemented yet: {0}")]
+    NotImplemented(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<CollectionError> for SyncError {
+    fn from(e: CollectionError) -> Self {
+        SyncError::Store(StoreError::Collection(e))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_names_round_trip_and_are_case_sensitive() {
+        for m in Method::ALL {
+            assert_eq!(Method::parse(m.name()), Some(m));
+        }
+        assert_eq!(Method::parse("HostKey"), None);
+        assert_eq!(Method::parse("sanityCheck"), None);
+    }
+}
