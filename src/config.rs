@@ -161,12 +161,18 @@ impl Layer {
 
     fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Layer, ConfigError> {
         let mut layer = Layer::default();
-        layer.host = parse_env(env, "SYNC_HOST", "an IP address such as 0.0.0.0 or 127.0.0.1")?;
+        layer.host = parse_env(
+            env,
+            "SYNC_HOST",
+            "an IP address such as 0.0.0.0 or 127.0.0.1",
+        )?;
         layer.port = parse_env(env, "SYNC_PORT", "a port number from 0 to 65535")?;
-        layer.max_payload_megs =
-            parse_env(env, "MAX_SYNC_PAYLOAD_MEGS", "a whole number of MiB")?;
-        layer.shutdown_grace_secs =
-            parse_env(env, "KIOKU_SHUTDOWN_GRACE_SECS", "a whole number of seconds")?;
+        layer.max_payload_megs = parse_env(env, "MAX_SYNC_PAYLOAD_MEGS", "a whole number of MiB")?;
+        layer.shutdown_grace_secs = parse_env(
+            env,
+            "KIOKU_SHUTDOWN_GRACE_SECS",
+            "a whole number of seconds",
+        )?;
         if let Some(base) = env("SYNC_BASE") {
             layer.base = Some(PathBuf::from(base));
             layer.origin.insert("base", "SYNC_BASE".into());
@@ -205,9 +211,7 @@ impl Layer {
         for key in ["base", "max_payload_megs"] {
             layer.origin.insert(key, format!("{shown}: {key}"));
         }
-        layer
-            .origin
-            .insert("users", format!("{shown}: users[N]"));
+        layer.origin.insert("users", format!("{shown}: users[N]"));
         Ok(layer)
     }
 
@@ -223,7 +227,16 @@ impl Layer {
                 }
             )*};
         }
-        pick!(host, port, base, max_payload_megs, users, passwords_hashed, log, shutdown_grace_secs);
+        pick!(
+            host,
+            port,
+            base,
+            max_payload_megs,
+            users,
+            passwords_hashed,
+            log,
+            shutdown_grace_secs
+        );
         self
     }
 }
@@ -235,10 +248,14 @@ fn parse_env<T: std::str::FromStr>(
 ) -> Result<Option<T>, ConfigError> {
     match env(name) {
         None => Ok(None),
-        Some(raw) => raw.trim().parse().map(Some).map_err(|_| ConfigError::BadValue {
-            source_name: name.to_owned(),
-            message: format!("{raw:?} is not {expected}"),
-        }),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ConfigError::BadValue {
+                source_name: name.to_owned(),
+                message: format!("{raw:?} is not {expected}"),
+            }),
     }
 }
 
@@ -397,12 +414,19 @@ mod tests {
         assert_eq!(c.users[0].name, "f");
         assert_eq!(c.log, "debug");
         // env over file
-        let env = [("SYNC_PORT", "2222"), ("SYNC_USER1", "e:2"), ("SYNC_BASE", "/env")];
+        let env = [
+            ("SYNC_PORT", "2222"),
+            ("SYNC_USER1", "e:2"),
+            ("SYNC_BASE", "/env"),
+        ];
         let c = load(&args, &env).unwrap();
         assert_eq!(c.port, 2222);
         assert_eq!(c.base, PathBuf::from("/env"));
         assert_eq!(c.users[0].name, "e");
-        assert_eq!(c.max_payload_megs, 7, "untouched keys still come from the file");
+        assert_eq!(
+            c.max_payload_megs, 7,
+            "untouched keys still come from the file"
+        );
         // flags over env
         args.port = Some(3333);
         args.users = vec!["g:3".into()];
@@ -435,13 +459,31 @@ mod tests {
     #[test]
     fn bad_values_name_their_variable() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("SYNC_USER1", "a:1"), ("SYNC_PORT", "70000")], "SYNC_PORT"),
-            (&[("SYNC_USER1", "a:1"), ("SYNC_HOST", "nowhere")], "SYNC_HOST"),
-            (&[("SYNC_USER1", "a:1"), ("MAX_SYNC_PAYLOAD_MEGS", "x")], "MAX_SYNC_PAYLOAD_MEGS"),
-            (&[("SYNC_USER1", "a:1"), ("MAX_SYNC_PAYLOAD_MEGS", "0")], "MAX_SYNC_PAYLOAD_MEGS"),
-            (&[("SYNC_USER1", "a:1"), ("SYNC_USER2", "nocolon")], "SYNC_USER2"),
+            (
+                &[("SYNC_USER1", "a:1"), ("SYNC_PORT", "70000")],
+                "SYNC_PORT",
+            ),
+            (
+                &[("SYNC_USER1", "a:1"), ("SYNC_HOST", "nowhere")],
+                "SYNC_HOST",
+            ),
+            (
+                &[("SYNC_USER1", "a:1"), ("MAX_SYNC_PAYLOAD_MEGS", "x")],
+                "MAX_SYNC_PAYLOAD_MEGS",
+            ),
+            (
+                &[("SYNC_USER1", "a:1"), ("MAX_SYNC_PAYLOAD_MEGS", "0")],
+                "MAX_SYNC_PAYLOAD_MEGS",
+            ),
+            (
+                &[("SYNC_USER1", "a:1"), ("SYNC_USER2", "nocolon")],
+                "SYNC_USER2",
+            ),
             (&[("SYNC_USER1", "../etc:1")], "SYNC_USER1"),
-            (&[("SYNC_USER1", "a:1"), ("SYNC_USER2", "a:2")], "SYNC_USER2"),
+            (
+                &[("SYNC_USER1", "a:1"), ("SYNC_USER2", "a:2")],
+                "SYNC_USER2",
+            ),
             (&[("SYNC_USER1", "a:")], "SYNC_USER1"),
         ];
         for (env, name) in cases {
@@ -459,7 +501,9 @@ mod tests {
             config: Some(file),
             ..Default::default()
         };
-        let err = load(&args, &[("SYNC_USER1", "a:1")]).unwrap_err().to_string();
+        let err = load(&args, &[("SYNC_USER1", "a:1")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("prot"), "{err}");
     }
 

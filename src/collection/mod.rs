@@ -32,7 +32,9 @@ pub enum CollectionError {
     #[error("not a valid collection: {0}")]
     Invalid(String),
     /// A collection whose schema version kioku cannot store.
-    #[error("collection schema version {0} is not supported (kioku stores schema {SCHEMA_VERSION})")]
+    #[error(
+        "collection schema version {0} is not supported (kioku stores schema {SCHEMA_VERSION})"
+    )]
     UnsupportedSchema(i64),
 }
 
@@ -79,7 +81,9 @@ pub fn read_meta(conn: &Connection) -> Result<ColMeta> {
     let (modified, schema, usn) = conn.query_row("select mod, scm, usn from col", [], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })?;
-    let empty = !conn.query_row("select exists(select 1 from cards)", [], |r| r.get::<_, bool>(0))?;
+    let empty = !conn.query_row("select exists(select 1 from cards)", [], |r| {
+        r.get::<_, bool>(0)
+    })?;
     Ok(ColMeta {
         modified,
         schema,

@@ -33,7 +33,9 @@ pub fn verify_collection_file(path: &Path) -> Result<()> {
         use std::io::Read;
         let mut f = std::fs::File::open(path)?;
         if f.read_exact(&mut header).is_err() || &header != b"SQLite format 3\0" {
-            return Err(CollectionError::Invalid("not an SQLite database file".into()));
+            return Err(CollectionError::Invalid(
+                "not an SQLite database file".into(),
+            ));
         }
     }
     let conn = Connection::open_with_flags(
@@ -52,7 +54,9 @@ fn check(conn: &Connection) -> Result<()> {
         .query_row("pragma integrity_check(1)", [], |r| r.get(0))
         .map_err(invalid)?;
     if status != "ok" {
-        return Err(CollectionError::Invalid(format!("integrity check: {status}")));
+        return Err(CollectionError::Invalid(format!(
+            "integrity check: {status}"
+        )));
     }
     let mut stmt = conn
         .prepare("select name from sqlite_master where type = 'table'")
@@ -71,7 +75,9 @@ fn check(conn: &Connection) -> Result<()> {
         })
         .map_err(invalid)?;
     if rows != 1 {
-        return Err(CollectionError::Invalid(format!("col has {rows} rows, expected 1")));
+        return Err(CollectionError::Invalid(format!(
+            "col has {rows} rows, expected 1"
+        )));
     }
     if ver != SCHEMA_VERSION {
         return Err(CollectionError::UnsupportedSchema(ver));
@@ -143,7 +149,10 @@ mod tests {
         conn.execute("update col set ver = 11", []).unwrap();
         drop(conn);
         let err = verify_collection_file(&path).unwrap_err();
-        assert!(matches!(err, CollectionError::UnsupportedSchema(11)), "{err}");
+        assert!(
+            matches!(err, CollectionError::UnsupportedSchema(11)),
+            "{err}"
+        );
         std::fs::remove_file(&path).unwrap();
     }
 }

@@ -139,7 +139,9 @@ pub async fn body_to_file(
     let mut write_failed = false;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| HttpError::Client(e.to_string()))?;
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         compressed += data.len() as u64;
         if tx.send(data).await.is_err() {
             write_failed = true;
@@ -342,9 +344,18 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_zstd_or_not_json_are_bad() {
-        assert!(matches!(decode_json(b"{\"v\":11}", 100), Err(HttpError::BadBody(_))));
-        assert!(matches!(decode_json(&encode(b"{not json"), 100), Err(HttpError::BadBody(_))));
-        assert!(matches!(decode_json(&encode(b""), 100), Err(HttpError::BadBody(_))));
+        assert!(matches!(
+            decode_json(b"{\"v\":11}", 100),
+            Err(HttpError::BadBody(_))
+        ));
+        assert!(matches!(
+            decode_json(&encode(b"{not json"), 100),
+            Err(HttpError::BadBody(_))
+        ));
+        assert!(matches!(
+            decode_json(&encode(b""), 100),
+            Err(HttpError::BadBody(_))
+        ));
     }
 
     #[test]

@@ -86,7 +86,9 @@ mod tests {
             (HttpError::PayloadTooLarge { limit: 1 }, 413),
             (HttpError::NotFound("/x".into()), 404),
             (
-                HttpError::Sync(SyncError::Store(StoreError::Io(std::io::Error::other("disk")))),
+                HttpError::Sync(SyncError::Store(StoreError::Io(std::io::Error::other(
+                    "disk",
+                )))),
                 500,
             ),
         ];

@@ -79,7 +79,10 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
     }
     drop(listener);
     let grace = Duration::from_secs(app.config.shutdown_grace_secs);
-    tracing::info!(grace_secs = grace.as_secs(), "shutting down: finishing in-flight requests");
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "shutting down: finishing in-flight requests"
+    );
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections finished"),
         _ = tokio::time::sleep(grace) => tracing::warn!("grace period over; closing remaining connections"),

@@ -39,8 +39,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<LoggedBod
         Err(err) => {
             log.error = Some(err.to_string());
             let status = err.status();
-            let mut builder = Response::builder()
-                .header(CONTENT_TYPE, "text/plain; charset=utf-8");
+            let mut builder = Response::builder().header(CONTENT_TYPE, "text/plain; charset=utf-8");
             if let Some(allow) = err.allow() {
                 builder = builder.header(ALLOW, allow);
             }
@@ -90,7 +89,11 @@ fn frame(
     }
 }
 
-async fn route(app: &App, req: Request<Incoming>, log: &mut RequestLog) -> Result<Reply, HttpError> {
+async fn route(
+    app: &App,
+    req: Request<Incoming>,
+    log: &mut RequestLog,
+) -> Result<Reply, HttpError> {
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
@@ -142,7 +145,11 @@ fn sync_header(req: &Request<Incoming>) -> Result<SyncHeader, HttpError> {
 }
 
 /// Finds the user a request's host key belongs to.
-fn authenticate<'a>(app: &'a App, header: &SyncHeader, log: &mut RequestLog) -> Result<&'a str, HttpError> {
+fn authenticate<'a>(
+    app: &'a App,
+    header: &SyncHeader,
+    log: &mut RequestLog,
+) -> Result<&'a str, HttpError> {
     let user = app
         .users
         .by_host_key(&header.k)
@@ -151,7 +158,11 @@ fn authenticate<'a>(app: &'a App, header: &SyncHeader, log: &mut RequestLog) -> 
     Ok(&user.name)
 }
 
-async fn json_input(req: Request<Incoming>, app: &App, log: &mut RequestLog) -> Result<Value, HttpError> {
+async fn json_input(
+    req: Request<Incoming>,
+    app: &App,
+    log: &mut RequestLog,
+) -> Result<Value, HttpError> {
     let limit = app.config.payload_limit();
     let compressed = encoding::read_body(req.into_body(), limit).await?;
     log.bytes_in = compressed.len() as u64;
@@ -159,7 +170,9 @@ async fn json_input(req: Request<Incoming>, app: &App, log: &mut RequestLog) -> 
 }
 
 fn json_reply(value: &Value) -> Reply {
-    Reply::Sync(Bytes::from(serde_json::to_vec(value).expect("JSON serialises")))
+    Reply::Sync(Bytes::from(
+        serde_json::to_vec(value).expect("JSON serialises"),
+    ))
 }
 
 async fn sync_request(
@@ -185,7 +198,9 @@ async fn sync_request(
             Ok(json_reply(&out))
         }
         Method::Upload => {
-            let tmp = slot.temp_path("upload").map_err(crate::store::StoreError::Io)?;
+            let tmp = slot
+                .temp_path("upload")
+                .map_err(crate::store::StoreError::Io)?;
             let streamed =
                 encoding::body_to_file(req.into_body(), tmp.clone(), app.collection_limit()).await;
             let text = match streamed {
@@ -216,7 +231,10 @@ async fn sync_request(
             json_input(req, app, log).await?;
             let download = full::download(&slot).await?;
             let len = download.len;
-            let file = download.file.try_clone().map_err(crate::store::StoreError::Io)?;
+            let file = download
+                .file
+                .try_clone()
+                .map_err(crate::store::StoreError::Io)?;
             Ok(Reply::Stream(encoding::file_body(file, download), len))
         }
         Method::Abort => {
@@ -234,7 +252,11 @@ async fn sync_request(
 /// Media sync is not implemented yet. Authenticated clients get the
 /// protocol's in-band error (`{"data":null,"err":…}`), which the client shows
 /// to the user as is.
-async fn media_not_yet(app: &App, req: Request<Incoming>, log: &mut RequestLog) -> Result<Reply, HttpError> {
+async fn media_not_yet(
+    app: &App,
+    req: Request<Incoming>,
+    log: &mut RequestLog,
+) -> Result<Reply, HttpError> {
     let header = sync_header(&req)?;
     authenticate(app, &header, log)?;
     let limit = app.config.payload_limit();

@@ -78,7 +78,10 @@ impl Store {
         fs::read_dir(base).map_err(|e| unusable(format!("the folder is not readable: {e}")))?;
         let removed = remove_stale_temp_files(base)?;
         if removed > 0 {
-            tracing::info!(removed, "removed stale temporary files from an interrupted run");
+            tracing::info!(
+                removed,
+                "removed stale temporary files from an interrupted run"
+            );
         }
         Ok(Store {
             base: base.to_owned(),
@@ -111,7 +114,13 @@ impl Store {
     /// Checkpoints and closes every open collection (at shutdown, after the
     /// in-flight requests have finished).
     pub async fn close_all(&self) {
-        let slots: Vec<_> = self.slots.lock().expect("store lock").values().cloned().collect();
+        let slots: Vec<_> = self
+            .slots
+            .lock()
+            .expect("store lock")
+            .values()
+            .cloned()
+            .collect();
         for slot in slots {
             if let Err(e) = slot.run(|state| state.close()).await {
                 tracing::error!(error = %e, "closing a collection failed");
@@ -212,7 +221,9 @@ impl UserState {
 
     /// Size of the stored collection file in bytes (0 if there is none yet).
     pub fn collection_size(&self) -> u64 {
-        fs::metadata(self.collection_path()).map(|m| m.len()).unwrap_or(0)
+        fs::metadata(self.collection_path())
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 
     /// Moves committed changes from the WAL into the collection file, unless a
@@ -306,17 +317,18 @@ pub fn install_file(tmp: &Path, dest: &Path) -> Result<(), StoreError> {
 }
 
 fn temp_path_in(dir: &Path, purpose: &str) -> PathBuf {
-    dir.join(format!("{TEMP_PREFIX}{purpose}-{}{TEMP_SUFFIX}", random_hex()))
+    dir.join(format!(
+        "{TEMP_PREFIX}{purpose}-{}{TEMP_SUFFIX}",
+        random_hex()
+    ))
 }
 
 fn is_temp_name(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX)
         && (name.ends_with(TEMP_SUFFIX)
-            || [
-                "-wal", "-shm", "-journal",
-            ]
-            .iter()
-            .any(|s| name.ends_with(&format!("{TEMP_SUFFIX}{s}"))))
+            || ["-wal", "-shm", "-journal"]
+                .iter()
+                .any(|s| name.ends_with(&format!("{TEMP_SUFFIX}{s}"))))
 }
 
 /// Removes kioku's temp files in `base` and in each user folder.

@@ -33,7 +33,10 @@ pub async fn upload(slot: &UserSlot, tmp: PathBuf) -> Result<String, SyncError> 
             remove_quietly(&tmp);
             return match e {
                 CollectionError::UnsupportedSchema(ver) => {
-                    tracing::warn!(schema = ver, "refused an upload with another schema version");
+                    tracing::warn!(
+                        schema = ver,
+                        "refused an upload with another schema version"
+                    );
                     Ok(format!(
                         "kioku stores collections of schema version {}; this upload has version {ver}. \
                          Please update Anki, or kioku.",

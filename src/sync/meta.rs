@@ -46,7 +46,11 @@ pub struct MetaOut {
 
 /// Answers `meta` for one user. `collection_limit` is the size above which a
 /// collection is only synced with full syncs (3 × the payload limit).
-pub async fn meta(slot: &UserSlot, input: Value, collection_limit: u64) -> Result<Value, SyncError> {
+pub async fn meta(
+    slot: &UserSlot,
+    input: Value,
+    collection_limit: u64,
+) -> Result<Value, SyncError> {
     let MetaIn { v, .. } = serde_json::from_value(input)
         .map_err(|e| SyncError::BadRequest(format!("meta input: {e}")))?;
     if !(VERSION_MIN..=VERSION_MAX).contains(&v) {

@@ -150,7 +150,11 @@ impl Users {
             Some(Secret::Plain(digest)) => bool::from(digest.ct_eq(&sha256(password.as_bytes()))),
             Some(Secret::Hashed(phc)) => verify_phc(phc, password),
             None => {
-                if self.by_name.values().any(|u| matches!(u.secret, Secret::Hashed(_))) {
+                if self
+                    .by_name
+                    .values()
+                    .any(|u| matches!(u.secret, Secret::Hashed(_)))
+                {
                     verify_phc(DUMMY_PHC, password);
                 } else {
                     let _ = sha256(password.as_bytes()).ct_eq(&[0u8; 32]);

@@ -83,10 +83,13 @@ class ServerFactory:
         if kind == "kioku":
             if DEV_OFFICIAL:
                 return OfficialServer
+            problem = None
             try:
                 kioku_bin()
             except ServerError as e:
-                pytest.fail(str(e), pytrace=False)
+                problem = str(e)
+            if problem:
+                pytest.fail(problem, pytrace=False)
             return KiokuServer
         if kind == "official":
             return OfficialServer
@@ -128,11 +131,6 @@ def servers(request, tmp_path):
 def server(servers):
     """The server under test (kioku; the official server in dev mode), users user1/user2."""
     return servers.new("kioku")
-
-
-@pytest.fixture
-def is_kioku():
-    return not DEV_OFFICIAL
 
 
 # ---------------------------------------------------------------- clients
