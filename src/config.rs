@@ -160,43 +160,31 @@ impl Layer {
     }
 
     fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Layer, ConfigError> {
-        let mut layer = Layer::default();
-        layer.host = parse_env(
-            env,
-            "SYNC_HOST",
-            "an IP address such as 0.0.0.0 or 127.0.0.1",
-        )?;
-        layer.port = parse_env(env, "SYNC_PORT", "a port number from 0 to 65535")?;
-        layer.max_payload_megs = parse_env(env, "MAX_SYNC_PAYLOAD_MEGS", "a whole number of MiB")?;
-        layer.shutdown_grace_secs = parse_env(
-            env,
-            "KIOKU_SHUTDOWN_GRACE_SECS",
-            "a whole number of seconds",
-        )?;
-        if let Some(base) = env("SYNC_BASE") {
-            layer.base = Some(PathBuf::from(base));
-            layer.origin.insert("base", "SYNC_BASE".into());
-        }
-        if env("PASSWORDS_HASHED").is_some() {
-            layer.passwords_hashed = Some(true);
-        }
-        layer.log = env("KIOKU_LOG").or_else(|| env("RUST_LOG"));
-        let mut users = Vec::new();
-        for i in 1.. {
-            match env(&format!("SYNC_USER{i}")) {
-                Some(value) => users.push(value),
-                None => break,
-            }
-        }
-        if !users.is_empty() {
-            layer.users = Some(users);
-            layer.origin.insert("users", "SYNC_USER".into());
-        }
-        if layer.max_payload_megs.is_some() {
-            layer
-                .origin
-                .insert("max_payload_megs", "MAX_SYNC_PAYLOAD_MEGS".into());
-        }
+        let users: Vec<String> = (1..).map_while(|i| env(&format!("SYNC_USER{i}"))).collect();
+        let mut layer = Layer {
+            host: parse_env(
+                env,
+                "SYNC_HOST",
+                "an IP address such as 0.0.0.0 or 127.0.0.1",
+            )?,
+            port: parse_env(env, "SYNC_PORT", "a port number from 0 to 65535")?,
+            base: env("SYNC_BASE").map(PathBuf::from),
+            max_payload_megs: parse_env(env, "MAX_SYNC_PAYLOAD_MEGS", "a whole number of MiB")?,
+            users: (!users.is_empty()).then_some(users),
+            passwords_hashed: env("PASSWORDS_HASHED").map(|_| true),
+            log: env("KIOKU_LOG").or_else(|| env("RUST_LOG")),
+            shutdown_grace_secs: parse_env(
+                env,
+                "KIOKU_SHUTDOWN_GRACE_SECS",
+                "a whole number of seconds",
+            )?,
+            origin: HashMap::new(),
+        };
+        layer.origin.insert("base", "SYNC_BASE".into());
+        layer.origin.insert("users", "SYNC_USER".into());
+        layer
+            .origin
+            .insert("max_payload_megs", "MAX_SYNC_PAYLOAD_MEGS".into());
         Ok(layer)
     }
 
@@ -294,6 +282,10 @@ impl Config {
                 message: format!("{max_payload_megs} is out of range (1 to 1048576 MiB)"),
             });
         }
+        let base_source = match layer.base {
+            Some(_) => origin("base"),
+            None => format!("the default data folder {DEFAULT_BASE}"),
+        };
         let base = layer.base.unwrap_or_else(|| PathBuf::from(DEFAULT_BASE));
         if base.as_os_str().is_empty() {
             return Err(ConfigError::BadValue {
@@ -329,11 +321,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_HOST.parse().expect("default host parses")),
             port: layer.port.unwrap_or(DEFAULT_PORT),
             base,
-            base_source: layer
-                .origin
-                .get("base")
-                .cloned()
-                .unwrap_or_else(|| "the default data folder".into()),
+            base_source,
             max_payload_megs,
             users,
             passwords_hashed: layer.passwords_hashed.unwrap_or(false),

@@ -157,10 +157,10 @@ fn media_sync_answers_an_in_band_not_yet_message() {
         .as_str()
         .unwrap()
         .contains("does not sync media yet"));
-    let bad = format!(r#"{{"v":11,"k":"0000","c":"t","s":"s"}}"#);
+    let bad = r#"{"v":11,"k":"0000","c":"t","s":"s"}"#;
     assert_eq!(
         server
-            .request("POST", "/msync/begin", &[("anki-sync", &bad)], &body)
+            .request("POST", "/msync/begin", &[("anki-sync", bad)], &body)
             .status,
         403
     );
