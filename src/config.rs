@@ -21,6 +21,7 @@ pub const DEFAULT_PORT: u16 = 8080;
 pub const DEFAULT_MAX_PAYLOAD_MEGS: u64 = 100;
 pub const DEFAULT_LOG: &str = "info";
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
+pub const DEFAULT_SYNC_SESSION_TIMEOUT_SECS: u64 = 60;
 
 /// Options of `kioku serve`. Every option can also come from the environment
 /// (the name in brackets) or from the TOML file given with `--config` (the key
@@ -29,7 +30,7 @@ pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
 pub struct ServeArgs {
     /// TOML configuration file [env: KIOKU_CONFIG]. Keys: "host", "port",
     /// "base", "max_payload_megs", "users", "passwords_hashed", "log",
-    /// "shutdown_grace_secs". Unknown keys are an error.
+    /// "shutdown_grace_secs", "sync_session_timeout_secs". Unknown keys are an error.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -72,6 +73,12 @@ pub struct ServeArgs {
     /// [env: KIOKU_SHUTDOWN_GRACE_SECS] ["shutdown_grace_secs"] (default 10).
     #[arg(long, value_name = "SECS")]
     pub shutdown_grace_secs: Option<u64>,
+
+    /// Seconds a normal sync may sit idle before it is rolled back; until
+    /// then another device's sync gets "only one copy of Anki can sync at once"
+    /// [env: KIOKU_SYNC_SESSION_TIMEOUT_SECS] ["sync_session_timeout_secs"] (default 60).
+    #[arg(long, value_name = "SECS")]
+    pub sync_session_timeout_secs: Option<u64>,
 }
 
 /// One configured user: the name and the secret as written (a password, or a
@@ -96,6 +103,7 @@ pub struct Config {
     pub passwords_hashed: bool,
     pub log: String,
     pub shutdown_grace_secs: u64,
+    pub sync_session_timeout_secs: u64,
 }
 
 impl Config {
@@ -135,6 +143,7 @@ struct Layer {
     passwords_hashed: Option<bool>,
     log: Option<String>,
     shutdown_grace_secs: Option<u64>,
+    sync_session_timeout_secs: Option<u64>,
     /// Where each value came from, for error messages (not a file key).
     #[serde(skip)]
     origin: HashMap<&'static str, String>,
@@ -155,6 +164,7 @@ impl Layer {
             passwords_hashed: args.passwords_hashed.then_some(true),
             log: args.log.clone(),
             shutdown_grace_secs: args.shutdown_grace_secs,
+            sync_session_timeout_secs: args.sync_session_timeout_secs,
             origin,
         }
     }
@@ -176,6 +186,11 @@ impl Layer {
             shutdown_grace_secs: parse_env(
                 env,
                 "KIOKU_SHUTDOWN_GRACE_SECS",
+                "a whole number of seconds",
+            )?,
+            sync_session_timeout_secs: parse_env(
+                env,
+                "KIOKU_SYNC_SESSION_TIMEOUT_SECS",
                 "a whole number of seconds",
             )?,
             origin: HashMap::new(),
@@ -223,7 +238,8 @@ impl Layer {
             users,
             passwords_hashed,
             log,
-            shutdown_grace_secs
+            shutdown_grace_secs,
+            sync_session_timeout_secs
         );
         self
     }
@@ -329,6 +345,9 @@ impl Config {
             shutdown_grace_secs: layer
                 .shutdown_grace_secs
                 .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECS),
+            sync_session_timeout_secs: layer
+                .sync_session_timeout_secs
+                .unwrap_or(DEFAULT_SYNC_SESSION_TIMEOUT_SECS),
         })
     }
 }

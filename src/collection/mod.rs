@@ -9,6 +9,8 @@ pub mod create;
 pub mod proto;
 pub mod schema;
 pub mod stock;
+pub mod rows;
+pub mod sched;
 mod verify;
 
 use std::path::Path;
@@ -110,4 +112,51 @@ pub fn uses_new_timezone(conn: &Connection) -> Result<bool> {
         )
         .ok();
     Ok(matches!(val, Some(v) if v.as_slice() != b"null"))
+}
+
+/// Opens a collection read-only (to read the last committed state while
+/// another connection holds a write transaction).
+pub fn open_read_only(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    register_unicase(&conn)?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
+    Ok(conn)
+}
+
+/// What storing a note needs to know about its notetype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotetypeShape {
+    pub field_count: usize,
+    pub sort_field: usize,
+}
+
+/// The field count and sort field of notetype `id`, if it exists.
+pub fn notetype_shape(conn: &Connection, id: i64) -> Result<Option<NotetypeShape>> {
+    use prost::Message;
+    let config: Option<Vec<u8>> = conn
+        .prepare_cached("select config from notetypes where id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    let config = proto::NotetypeConfig::decode(config.as_slice())
+        .map_err(|e| CollectionError::Invalid(format!("notetype {id} config: {e}")))?;
+    let field_count: i64 = conn
+        .prepare_cached("select count(*) from fields where ntid = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    Ok(Some(NotetypeShape {
+        field_count: field_count as usize,
+        sort_field: config.sort_field_idx as usize,
+    }))
 }

@@ -54,9 +54,7 @@ impl HttpError {
                 SyncError::BadRequest(_) => StatusCode::BAD_REQUEST,
                 SyncError::ClientTooOld(_) => StatusCode::NOT_IMPLEMENTED,
                 SyncError::Conflict(_) => StatusCode::CONFLICT,
-                SyncError::NotImplemented(_) | SyncError::Store(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
+                SyncError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
     }

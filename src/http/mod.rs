@@ -38,6 +38,11 @@ impl App {
     pub fn collection_limit(&self) -> u64 {
         self.config.payload_limit().saturating_mul(3)
     }
+
+    /// How long a normal sync may sit idle before it is rolled back.
+    pub fn session_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.sync_session_timeout_secs)
+    }
 }
 
 /// Serves connections from `listener` until `shutdown` resolves, then stops
@@ -46,6 +51,17 @@ impl App {
 pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
+    let sweeper = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let timeout = app.session_timeout();
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                crate::sync::session::expire_idle(&app.store, timeout).await;
+            }
+        })
+    };
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -87,5 +103,6 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
         _ = graceful.shutdown() => tracing::info!("all connections finished"),
         _ = tokio::time::sleep(grace) => tracing::warn!("grace period over; closing remaining connections"),
     }
+    sweeper.abort();
     app.store.close_all().await;
 }

@@ -201,8 +201,10 @@ async fn sync_request(
             let tmp = slot
                 .temp_path("upload")
                 .map_err(crate::store::StoreError::Io)?;
-            let streamed =
-                encoding::body_to_file(req.into_body(), tmp.clone(), app.collection_limit()).await;
+            // As the official server: a collection of 3 × the payload limit or
+            // more is refused, so the largest accepted size is one byte less.
+            let max_bytes = app.collection_limit() - 1;
+            let streamed = encoding::body_to_file(req.into_body(), tmp.clone(), max_bytes).await;
             let text = match streamed {
                 Ok(encoding::UploadOutcome::Complete { compressed, .. }) => {
                     log.bytes_in = compressed;
@@ -239,13 +241,38 @@ async fn sync_request(
         }
         Method::Abort => {
             json_input(req, app, log).await?;
-            Ok(json_reply(&sync::session::abort()))
+            Ok(json_reply(&sync::session::abort(&slot, &header.s).await?))
+        }
+        Method::Start => {
+            let input = json_input(req, app, log).await?;
+            let timeout = app.session_timeout();
+            Ok(json_reply(&sync::graves::start(&slot, &header.s, input, timeout).await?))
+        }
+        Method::ApplyGraves => {
+            let input = json_input(req, app, log).await?;
+            Ok(json_reply(&sync::graves::apply_graves(&slot, &header.s, input).await?))
+        }
+        Method::ApplyChanges => {
+            let input = json_input(req, app, log).await?;
+            Ok(json_reply(&sync::changes::apply_changes(&slot, &header.s, input).await?))
+        }
+        Method::Chunk => {
+            json_input(req, app, log).await?;
+            Ok(json_reply(&sync::chunks::chunk(&slot, &header.s).await?))
+        }
+        Method::ApplyChunk => {
+            let input = json_input(req, app, log).await?;
+            Ok(json_reply(&sync::chunks::apply_chunk(&slot, &header.s, input).await?))
+        }
+        Method::SanityCheck2 => {
+            let input = json_input(req, app, log).await?;
+            Ok(json_reply(&sync::finish::sanity_check(&slot, &header.s, input).await?))
+        }
+        Method::Finish => {
+            json_input(req, app, log).await?;
+            Ok(json_reply(&sync::finish::finish(&slot, &header.s).await?))
         }
         Method::HostKey => unreachable!("handled above"),
-        other => {
-            json_input(req, app, log).await?;
-            Err(sync::session::not_yet(other).into())
-        }
     }
 }
 

@@ -27,6 +27,9 @@ use rusqlite::Connection;
 
 use crate::collection::{self, CollectionError};
 
+mod session;
+pub use session::{PendingIds, Session};
+
 /// The collection file name inside a user's folder (official layout).
 pub const COLLECTION_FILE: &str = "collection.anki2";
 /// Prefix and suffix of kioku's temporary files; any such file found at start
@@ -93,6 +96,11 @@ impl Store {
         &self.base
     }
 
+    /// Every slot opened so far.
+    pub fn slots(&self) -> Vec<Arc<UserSlot>> {
+        self.slots.lock().expect("store lock").values().cloned().collect()
+    }
+
     /// The slot of `name` (a validated user name).
     pub fn user(&self, name: &str) -> Arc<UserSlot> {
         let mut slots = self.slots.lock().expect("store lock poisoned");
@@ -100,10 +108,12 @@ impl Store {
             .entry(name.to_owned())
             .or_insert_with(|| {
                 Arc::new(UserSlot {
+                    name: name.to_owned(),
                     dir: self.base.join(name),
                     state: Arc::new(tokio::sync::Mutex::new(UserState {
                         dir: self.base.join(name),
                         conn: None,
+                        session: None,
                         pins: Arc::new(AtomicUsize::new(0)),
                     })),
                 })
@@ -131,11 +141,16 @@ impl Store {
 
 /// One user's storage owner.
 pub struct UserSlot {
+    name: String,
     dir: PathBuf,
     state: Arc<tokio::sync::Mutex<UserState>>,
 }
 
 impl UserSlot {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The user's folder.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -162,10 +177,31 @@ impl UserSlot {
     }
 }
 
+impl UserSlot {
+    /// Like [`UserSlot::run`], but only if no operation of this user is
+    /// running or waiting; `None` otherwise.
+    pub async fn try_run<R, F>(&self, f: F) -> Option<Result<R, StoreError>>
+    where
+        F: FnOnce(&mut UserState) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let mut guard = self.state.clone().try_lock_owned().ok()?;
+        Some(
+            tokio::task::spawn_blocking(move || f(&mut guard))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(StoreError::Io(io::Error::other(format!("storage task failed: {e}"))))
+                }),
+        )
+    }
+}
+
 /// The state one user's operations work on.
 pub struct UserState {
     dir: PathBuf,
     conn: Option<Connection>,
+    /// The normal sync in progress, whose transaction is open on `conn`.
+    session: Option<Session>,
     pins: Arc<AtomicUsize>,
 }
 
@@ -237,6 +273,7 @@ impl UserState {
 
     /// Checkpoints (if nothing streams the file) and closes the collection.
     pub fn close(&mut self) -> Result<(), StoreError> {
+        self.end_session(false)?;
         let pinned = self.pinned();
         if let Some(conn) = self.conn.take() {
             if !pinned {
@@ -272,6 +309,8 @@ impl UserState {
     /// does, then returns the file to stream — the collection itself, pinned,
     /// or, if another download is already streaming it, a private snapshot.
     pub fn prepare_download(&mut self, now_ms: i64) -> Result<DownloadFile, StoreError> {
+        // As with the official server, a full sync ends any normal sync.
+        self.end_session(false)?;
         let pins = self.pins.clone();
         let pinned = self.pinned();
         let path = self.collection_path();

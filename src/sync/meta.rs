@@ -12,12 +12,6 @@ use crate::store::UserSlot;
 pub const VERSION_MIN: i64 = 8;
 pub const VERSION_MAX: i64 = 11;
 
-/// Whether normal (incremental) sync is implemented. Until it is, `meta`
-/// reports a fresh schema time, so a client with changes is offered a full
-/// sync (the same mechanism the official server uses for collections over the
-/// size limit) and an unchanged client still sees "no changes".
-pub const NORMAL_SYNC_SUPPORTED: bool = false;
-
 #[derive(Deserialize)]
 struct MetaIn {
     v: i64,
@@ -61,9 +55,14 @@ pub async fn meta(
     let now = now_ms();
     let (col, size, new_timezone) = slot
         .run(move |state| {
-            let conn = state.collection(now)?;
-            let col = crate::collection::read_meta(conn)?;
-            let new_timezone = crate::collection::uses_new_timezone(conn)?;
+            // The last committed state: a sync in progress (another device's)
+            // is neither seen nor disturbed.
+            let (col, new_timezone) = state.with_committed(now, |conn| {
+                Ok((
+                    crate::collection::read_meta(conn)?,
+                    crate::collection::uses_new_timezone(conn)?,
+                ))
+            })?;
             Ok((col, state.collection_size(), new_timezone))
         })
         .await?;
@@ -74,7 +73,9 @@ pub async fn meta(
     } else {
         None
     };
-    let force_full = !NORMAL_SYNC_SUPPORTED || size > collection_limit;
+    // A collection over the limit is only synced with full syncs: a fresh
+    // schema time makes every client ask for one (as the official server).
+    let force_full = size > collection_limit;
     let out = MetaOut {
         modified: col.modified,
         schema: if force_full { now } else { col.schema },

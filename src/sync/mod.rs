@@ -1,12 +1,18 @@
-//! Collection sync: the `/sync/<method>` endpoints, one file per group
-//! (`login` = hostKey, `meta`, `full` = upload/download, `session` = abort and,
-//! later, the normal-sync steps).
+//! Collection sync: the `/sync/<method>` endpoints, one file per group:
+//! `login` (hostKey), `meta`, `full` (upload, download), and the normal sync:
+//! `graves` (start, applyGraves), `changes` (applyChanges), `chunks` (chunk,
+//! applyChunk), `finish` (sanityCheck2, finish), `session` (abort, and the
+//! rules every step follows).
 //!
 //! Handlers take decoded inputs (JSON values, a verified temp file) and return
 //! decoded outputs; they never see HTTP framing or compression, and reach the
 //! collection only through [`crate::store`].
 
+pub mod changes;
+pub mod chunks;
+pub mod finish;
 pub mod full;
+pub mod graves;
 pub mod login;
 pub mod meta;
 pub mod session;
@@ -88,9 +94,6 @@ pub enum SyncError {
     /// Another sync of this user is in progress, or no sync was started.
     #[error("conflict: {0}")]
     Conflict(String),
-    /// A step kioku does not implement yet.
-    #[error("not implemented yet: {0}")]
-    NotImplemented(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

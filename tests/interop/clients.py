@@ -50,8 +50,28 @@ def login(col: Collection, endpoint: str, user: str, password: str) -> SyncAuth:
 
 def sync(col: Collection, auth: SyncAuth) -> int:
     """One collection sync (no media); returns `out.required`."""
-    out = col.sync_collection(auth, False)
+    try:
+        out = col.sync_collection(auth, False)
+    finally:
+        # The Python layer caches notetypes; a sync changes them underneath
+        # (usn, or whole notetypes from the server). Anki desktop resets too.
+        col._clear_caches()
     return out.required
+
+
+#: what a completed normal sync (or one with nothing to do) reports; the
+#: 26.9.3 client reports NO_CHANGES once a normal sync has completed.
+NORMAL_RESULTS = (NO_CHANGES, NORMAL_SYNC)
+
+
+def sync_normal(col: Collection, auth: SyncAuth, what: str = "sync") -> int:
+    """A sync that must be a normal one (or a no-op), never a full one."""
+    got = sync(col, auth)
+    assert got in NORMAL_RESULTS, (
+        f"{what}: sync_collection returned {required_name(got)}, expected a normal sync "
+        f"(NO_CHANGES or NORMAL_SYNC)"
+    )
+    return got
 
 
 def full_sync(col: Collection, auth: SyncAuth, *, upload: bool) -> None:
@@ -202,10 +222,21 @@ def add_bulk_notes(col: Collection, total_bytes: int, *, seed: int = 1, alphabet
 
 # ---------------------------------------------------------------- comparison
 
+#: Config keys that each device sets for itself (see docs/real-client.md).
+PER_DEVICE_CONFIG_KEYS = frozenset(
+    {"activeDecks", "curDeck", "lastUnburied", "localOffset", "rollover", "creationOffset"}
+)
+
+
+def synced_config(col: Collection) -> dict[str, Any]:
+    """The collection config without the per-device keys."""
+    return {k: v for k, v in col.all_config().items() if k not in PER_DEVICE_CONFIG_KEYS}
+
 
 def snapshot(col: Collection) -> dict[str, Any]:
     """Everything a full sync must carry over, in comparable form."""
     db = col.db
+    col._clear_caches()  # notetypes are cached in Python; read them afresh
     return {
         "notes": db.all("select id, guid, mid, mod, usn, tags, flds, sfld, csum, flags, data from notes order by id"),
         "cards": db.all(
@@ -217,11 +248,17 @@ def snapshot(col: Collection) -> dict[str, Any]:
         "deck_configs": sorted(col.decks.all_config(), key=lambda c: c["id"]),
         "notetypes": sorted(col.models.all(), key=lambda m: m["id"]),
         "tags": sorted(col.tags.all()),
+        "note_tags": sorted({t for (tags,) in db.all("select tags from notes") for t in tags.split()}),
         "crt": db.scalar("select crt from col"),
+        "config": synced_config(col),
     }
 
 
 def _diff(key: str, a: Any, b: Any) -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = sorted(set(a) | set(b))
+        delta = {k: (a.get(k, "<missing>"), b.get(k, "<missing>")) for k in keys if a.get(k) != b.get(k)}
+        return f"{key} differs: {delta}"
     if isinstance(a, list) and isinstance(b, list):
         lines = [f"{key}: {len(a)} vs {len(b)} entries"]
         for i, (x, y) in enumerate(zip(a, b)):
@@ -238,8 +275,18 @@ def _diff(key: str, a: Any, b: Any) -> str:
     return f"{key}: {a!r} != {b!r}"
 
 
-def assert_collections_equal(a: Collection, b: Collection, *, what: str = "collections") -> None:
+def assert_collections_equal(
+    a: Collection, b: Collection, *, what: str = "collections", tag_registry: bool = True
+) -> None:
+    """Everything that syncs is equal on `a` and `b`.
+
+    tag_registry=False leaves the tag lists (`col.tags.all()`) out and compares
+    only the tags on notes: removing a tag from the list is not synced (tags
+    have no graves), so after a removal the other device keeps it listed.
+    """
     sa, sb = snapshot(a), snapshot(b)
+    if not tag_registry:
+        del sa["tags"], sb["tags"]
     problems = [_diff(k, sa[k], sb[k]) for k in sa if sa[k] != sb[k]]
     assert not problems, f"{what} differ:\n" + "\n".join(problems)
 
@@ -252,9 +299,56 @@ def notetype_shapes(col: Collection) -> dict[str, tuple[list[str], list[str]]]:
     }
 
 
+def uploaded_and_downloaded(devices, endpoint: str, user: str, password: str, prepare=None):
+    """Device A (filled, then `prepare(a)`) full-uploads; device B full-downloads.
+
+    Returns (a, auth_a, b, auth_b) with A and B equal.
+    """
+    a = devices.new("A")
+    fill_device(a, "A")
+    if prepare:
+        prepare(a)
+    auth_a = login(a, endpoint, user, password)
+    upload_new(a, auth_a)
+    b = devices.new("B")
+    auth_b = login(b, endpoint, user, password)
+    download_new(b, auth_b)
+    assert_collections_equal(a, b, what="A and B after the full sync")
+    return a, auth_a, b, auth_b
+
+
 def fresh_download(devices, name: str, endpoint: str, user: str, password: str):
     """A new, empty device logs in and full-downloads the account."""
     col = devices.new(name)
     auth = login(col, endpoint, user, password)
     download_new(col, auth)
     return col
+
+
+def sanity_counts(col: Collection) -> list:
+    """The counts a client sends in `sanityCheck2` for this collection:
+    [[new, learn, review], cards, notes, revlog, graves, notetypes, decks, deck configs]
+    (modern clients send zero due counts)."""
+    db = col.db
+    return [
+        [0, 0, 0],
+        db.scalar("select count() from cards"),
+        db.scalar("select count() from notes"),
+        db.scalar("select count() from revlog"),
+        db.scalar("select count() from graves"),
+        db.scalar("select count() from notetypes"),
+        db.scalar("select count() from decks"),
+        db.scalar("select count() from deck_config"),
+    ]
+
+
+def answer_cards(col: Collection, deck: str, eases: list[int]) -> list[int]:
+    """Answer cards of `deck` (and its children) with the given eases; returns the card ids."""
+    col.decks.select(col.decks.id(deck))
+    done = []
+    for ease in eases:
+        card = col.sched.getCard()
+        assert card is not None, f"no card to answer in {deck}"
+        col.sched.answerCard(card, ease)
+        done.append(card.id)
+    return done

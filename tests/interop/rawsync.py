@@ -98,3 +98,65 @@ def upload(endpoint: str, hkey: str, collection_bytes: bytes) -> RawResponse:
 
 def meta(endpoint: str, hkey: str) -> dict:
     return post(endpoint, "meta", hkey, json_payload={"v": 11, "cv": "anki,26.09.3 (test),linux"}).json()
+
+
+# ---------------------------------------------------------------- normal sync by hand
+
+
+class Session:
+    """One normal sync spoken by hand, as the client would (docs §5.4).
+
+    Every call posts with this session key `s` and returns the RawResponse,
+    so a test can look at statuses; `.json()` on the result asserts a 200.
+    """
+
+    def __init__(self, endpoint: str, hkey: str, skey: str = "rawS1"):
+        self.endpoint, self.hkey, self.skey = endpoint, hkey, skey
+
+    def post(self, method: str, json_payload=None) -> RawResponse:
+        return post(self.endpoint, method, self.hkey, json_payload=json_payload, session=self.skey)
+
+    def meta(self) -> dict:
+        return self.post("meta", {"v": 11, "cv": "anki,26.09.3 (test),linux"}).json()
+
+    def start(self, min_usn: int, lnewer: bool = True) -> RawResponse:
+        return self.post("start", {"minUsn": min_usn, "lnewer": lnewer, "graves": None})
+
+    def apply_graves(self, cards=(), notes=(), decks=()) -> RawResponse:
+        return self.post("applyGraves", {"chunk": {"cards": list(cards), "notes": list(notes), "decks": list(decks)}})
+
+    def apply_changes(self, *, models=(), decks=(), dconf=(), tags=(), conf=None, crt=None) -> RawResponse:
+        changes = {"models": list(models), "decks": [list(decks), list(dconf)], "tags": list(tags)}
+        if conf is not None:
+            changes["conf"] = conf
+        if crt is not None:
+            changes["crt"] = crt
+        return self.post("applyChanges", {"changes": changes})
+
+    def chunk(self) -> RawResponse:
+        return self.post("chunk")
+
+    def chunks_until_done(self, limit: int = 100) -> list[dict]:
+        got = []
+        for _ in range(limit):
+            c = self.chunk().json()
+            got.append(c)
+            if c["done"]:
+                return got
+        raise AssertionError(f"chunk never said done in {limit} calls")
+
+    def apply_chunk(self, *, done: bool = True, revlog=(), cards=(), notes=()) -> RawResponse:
+        chunk = {"done": done}
+        for key, rows in (("revlog", revlog), ("cards", cards), ("notes", notes)):
+            if rows:
+                chunk[key] = list(rows)
+        return self.post("applyChunk", {"chunk": chunk})
+
+    def sanity_check(self, counts) -> RawResponse:
+        return self.post("sanityCheck2", {"client": counts})
+
+    def finish(self) -> RawResponse:
+        return self.post("finish")
+
+    def abort(self) -> RawResponse:
+        return self.post("abort")

@@ -11,6 +11,7 @@ interface: start(), stop(), restart(), endpoint, base, log_tail().
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -218,6 +219,14 @@ class _Server:
         tail = text.splitlines()[-lines:]
         return f"--- last {len(tail)} lines of {self.log_path} ---\n" + "\n".join(tail)
 
+    def count_requests(self, path: str, status: int = 200) -> int:
+        """How many requests to `path` (e.g. "/sync/chunk") the log shows
+        answered with `status`. Both servers log one line per request:
+        kioku `endpoint=/sync/chunk status=200`, the official server
+        `uri="/sync/chunk" … httpstatus=200`."""
+        pat = re.compile(re.escape(path) + r'["\s].*status=' + str(status) + r"\b")
+        return sum(1 for line in _strip_ansi(self.log_text()).splitlines() if pat.search(line))
+
     def user_dir(self, user: str) -> Path:
         return self.base / user
 
@@ -229,8 +238,6 @@ class _Server:
 
 
 def _strip_ansi(text: str) -> str:
-    import re
-
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
