@@ -6,7 +6,8 @@
 //! * `id` (required), `mod` (optional, 0), `conf` (required for normal
 //!   decks): integers or numeric strings; `usn` a required `i32`;
 //! * `name`: required string; stored with `\x1f` between levels, each level
-//!   cleaned as the official server does ([`stored_name`]);
+//!   cleaned as the official server does ([`stored_name`]: control
+//!   characters removed, whitespace and `:` trimmed, empty → `blank`);
 //! * `lrnToday`, `revToday`, `newToday`, `timeToday`: required arrays
 //!   `[day, amount]`. The last two elements count (a one-element array is
 //!   `[0, x]`); an element that is not an integer reads as 0 and integers
@@ -131,15 +132,18 @@ pub const DROPPED_OTHER_KEYS: &[&str] = &[
     "desiredRetention",
 ];
 
-/// The stored form of a deck name given on the wire: levels split at `::`,
-/// ASCII control characters removed, surrounding whitespace trimmed, empty
-/// levels named `blank`, joined with `\x1f`. (The official server also
-/// applies Unicode NFC normalisation, which kioku does not.)
+/// The stored form of a deck name given on the wire, as the official server
+/// makes it: levels split at `::`; in each, ASCII control characters
+/// removed, then whitespace and `:` trimmed from both ends; empty levels
+/// named `blank`; joined with `\x1f`. (A level can still contain `::` when a
+/// control character separated the colons on the wire; the official server
+/// keeps that too. It also applies Unicode NFC normalisation, which kioku
+/// does not.)
 pub fn stored_name(wire: &str) -> String {
     wire.split("::")
         .map(|level| {
             let cleaned: String = level.chars().filter(|c| !c.is_ascii_control()).collect();
-            match cleaned.trim() {
+            match cleaned.trim_matches(|c: char| c.is_whitespace() || c == ':') {
                 "" => "blank".to_string(),
                 t => t.to_string(),
             }
@@ -529,6 +533,15 @@ mod tests {
             ("a\u{85}b", "a\u{85}b"),
             ("a\x7fb", "ab"),
             ("a  b", "a  b"),
+            (":a:", "a"),
+            ("c: ", "c"),
+            (" :d", "d"),
+            ("e::f:", "e\x1ff"),
+            (":", "blank"),
+            (":\x1f:", "blank"),
+            ("a:\x1f:b", "a::b"),
+            ("x: :y", "x: :y"),
+            ("g\x1f::h", "g\x1fh"),
         ] {
             let d = from_json(&with(normal(), &[("name", json!(wire))])).unwrap();
             assert_eq!(d.name, stored, "{wire:?}");
