@@ -482,3 +482,6 @@ pub fn replace_config(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;
