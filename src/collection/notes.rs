@@ -6,11 +6,12 @@
 //! `legacy/testdata/sort_fields.json` (notes added by the client) and the
 //! experiments described in its generator script:
 //!
-//! * HTML is stripped in four passes over the field text: media tags
+//! * HTML is stripped in three passes over the field text: media tags
 //!   (`img`, `audio`, `video`, `source`, `object` with a `src=` or `data=`
 //!   attribute) become their file name padded with one space on each side;
-//!   then `<style…>…</style>` and `<script…>…</script>` blocks, HTML comments
-//!   and finally all remaining `<…>` tags are removed;
+//!   then HTML comments and `<style…>…</style>`, `<script…>…</script>`
+//!   blocks are removed (whichever starts first), and finally all remaining
+//!   `<…>` tags;
 //! * HTML 4 character references are decoded last, all or nothing: one
 //!   malformed or unknown `&…;` leaves the whole text undecoded; when
 //!   decoding happens every U+00A0 becomes a plain space;
@@ -74,9 +75,7 @@ pub fn strip_html_preserving_media_filenames(html: &str) -> Cow<'_, str> {
         return Cow::Borrowed(html);
     }
     let text = replace_media_tags(html);
-    let text = remove_blocks(&text, "<style", "</style>");
-    let text = remove_blocks(&text, "<script", "</script>");
-    let text = remove_comments(&text);
+    let text = remove_blocks_and_comments(&text);
     let text = remove_tags(&text);
     Cow::Owned(decode_entities(&text).into_owned())
 }
@@ -314,22 +313,52 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Removes `open…>…close` blocks (ASCII case-insensitive, shortest match).
-fn remove_blocks<'a>(s: &'a str, open: &str, close: &str) -> Cow<'a, str> {
+/// Removes `<!--…-->` comments and `<style…>…</style>`, `<script…>…</script>`
+/// blocks (ASCII case-insensitive, shortest match) in one left-to-right pass:
+/// whichever starts first wins, so a comment can hide a `<script>` and a
+/// style block a `<!--`.
+fn remove_blocks_and_comments(s: &str) -> Cow<'_, str> {
+    // once a closing marker is missing after some position, it is missing
+    // after every later one too
+    let mut dead = [false; 3];
     let mut out = String::new();
     let mut copied = 0;
     let mut from = 0;
-    while let Some(start) = find_ascii_ci(s, from, open) {
-        let Some(gt) = s[start + open.len()..].find('>') else {
-            break;
+    while let Some(off) = s[from..].find('<') {
+        let start = from + off;
+        let rest = &s.as_bytes()[start..];
+        let block = if rest.starts_with(b"<!--") {
+            Some((0, 4, "-->", false))
+        } else if rest.len() >= 6 && rest[..6].eq_ignore_ascii_case(b"<style") {
+            Some((1, 6, "</style>", true))
+        } else if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"<script") {
+            Some((2, 7, "</script>", true))
+        } else {
+            None
         };
-        let body = start + open.len() + gt + 1;
-        let Some(end) = find_ascii_ci(s, body, close) else {
-            break;
-        };
-        out.push_str(&s[copied..start]);
-        copied = end + close.len();
-        from = copied;
+        let end = block.and_then(|(kind, open_len, close, needs_gt)| {
+            if dead[kind] {
+                return None;
+            }
+            let body = if needs_gt {
+                start + open_len + s[start + open_len..].find('>')? + 1
+            } else {
+                start + open_len
+            };
+            let found = find_ascii_ci(s, body, close).map(|i| i + close.len());
+            if found.is_none() {
+                dead[kind] = true;
+            }
+            found
+        });
+        match end {
+            Some(end) => {
+                out.push_str(&s[copied..start]);
+                copied = end;
+                from = end;
+            }
+            None => from = start + 1,
+        }
     }
     if copied == 0 {
         Cow::Borrowed(s)
@@ -345,25 +374,6 @@ fn find_ascii_ci(s: &str, from: usize, needle: &str) -> Option<usize> {
         .windows(n.len())
         .position(|w| w.eq_ignore_ascii_case(n))
         .map(|p| from + p)
-}
-
-/// Removes `<!--…-->` comments.
-fn remove_comments(s: &str) -> Cow<'_, str> {
-    let mut out = String::new();
-    let mut copied = 0;
-    while let Some(start) = s[copied..].find("<!--").map(|o| copied + o) {
-        let Some(end) = s[start + 4..].find("-->") else {
-            break;
-        };
-        out.push_str(&s[copied..start]);
-        copied = start + 4 + end + 3;
-    }
-    if copied == 0 {
-        Cow::Borrowed(s)
-    } else {
-        out.push_str(&s[copied..]);
-        Cow::Owned(out)
-    }
 }
 
 /// Removes every `<…>` (shortest match, across lines).
@@ -823,13 +833,15 @@ mod tests {
     }
 
     #[test]
-    fn long_unterminated_media_tags_stay_fast() {
+    fn long_unterminated_tags_and_blocks_stay_fast() {
         let start = std::time::Instant::now();
         let field = format!("<img {}", "a=\"b\" ".repeat(20_000));
         assert_eq!(strip_html_preserving_media_filenames(&field), field);
         let field = "<img src=\"x".repeat(20_000);
         strip_html_preserving_media_filenames(&field);
         let field = format!("{}>", "<img -src=x".repeat(20_000));
+        strip_html_preserving_media_filenames(&field);
+        let field = "<style>a<script>b<!--c".repeat(20_000);
         strip_html_preserving_media_filenames(&field);
         assert!(start.elapsed() < std::time::Duration::from_secs(20));
     }

@@ -2,7 +2,7 @@
 
 Run with the interpreter of a venv holding `anki==26.9.3`:
 
-    python src/collection/legacy/testdata/make_fixtures.py
+    python src/collection/legacy/testdata/make_fixtures.py [objects] [sort_fields]
 
 It writes:
 
@@ -187,6 +187,10 @@ SORT_FIELDS = [
     "&amp; a &gt b", "&amp; & x", "&#x;", "&#X41;", "&#xD800;", "&#x0041;", "&#00065;",
     "&amp;&#4294967361;", "&sup2;&frac12;&amp;", "x\u00a0y &amp;", "x\u00a0y & b",
     "\u00a0<b>x</b>", "&amp;\u00a0&nbsp;", "&#x1F600;", "&#10;",
+    "<style><script></style>x</script>y", "<script><style></script>x</style>y",
+    "<!--<script>-->x</script>y", "<script><!--</script>x-->y", "<!--<style>-->x</style>y",
+    '<!--x<img src="a.jpg" alt="-->">', '<style>x<img src="a.jpg" alt="</style>">y',
+    "<b><style>s</style><!--c--><script>t</script>u",
 ]
 
 
@@ -220,6 +224,9 @@ def sort_fields(col):
 
 
 def main():
+    """Arguments: which fixtures to write, `objects` and/or `sort_fields`
+    (default both)."""
+    which = sys.argv[1:] or ["objects", "sort_fields"]
     with tempfile.TemporaryDirectory() as tmp:
         col = Collection(os.path.join(tmp, "fixtures.anki2"))
         try:
@@ -227,14 +234,17 @@ def main():
             sf = sort_fields(col)
         finally:
             col.close()
-    with open(os.path.join(HERE, "client_objects.json"), "w") as f:
-        json.dump(objs, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-    with open(os.path.join(HERE, "sort_fields.json"), "w") as f:
-        json.dump(sf, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-    print("wrote", len(objs["notetypes"]), "notetypes,", len(objs["decks"]), "decks,",
-          len(objs["deck_configs"]), "deck configs,", len(sf), "sort fields", file=sys.stderr)
+    if "objects" in which:
+        with open(os.path.join(HERE, "client_objects.json"), "w") as f:
+            json.dump(objs, f, indent=1, ensure_ascii=False)
+            f.write("\n")
+        print("wrote", len(objs["notetypes"]), "notetypes,", len(objs["decks"]), "decks,",
+              len(objs["deck_configs"]), "deck configs", file=sys.stderr)
+    if "sort_fields" in which:
+        with open(os.path.join(HERE, "sort_fields.json"), "w") as f:
+            json.dump(sf, f, indent=1, ensure_ascii=False)
+            f.write("\n")
+        print("wrote", len(sf), "sort fields", file=sys.stderr)
 
 
 if __name__ == "__main__":
