@@ -2,10 +2,16 @@
 //! the protobuf blobs stored in it, creating a new user's collection the way the
 //! official server does, and checking an uploaded file before it is stored.
 //!
-//! This module knows SQL and file formats; it must not know HTTP, users or the
-//! sync protocol's wire encodings.
+//! It also converts notetypes, decks and deck configs between their stored
+//! rows and the legacy (schema 11) JSON objects the sync protocol carries
+//! ([`legacy`]), and computes the derived note columns ([`notes`]).
+//!
+//! This module knows SQL and file formats; it must not know HTTP, users or
+//! sync sessions.
 
 pub mod create;
+pub mod legacy;
+pub mod notes;
 pub mod proto;
 pub mod schema;
 pub mod stock;
