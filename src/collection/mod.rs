@@ -13,10 +13,10 @@ pub mod create;
 pub mod legacy;
 pub mod notes;
 pub mod proto;
-pub mod schema;
-pub mod stock;
 pub mod rows;
 pub mod sched;
+pub mod schema;
+pub mod stock;
 mod verify;
 
 use std::path::Path;

@@ -107,7 +107,9 @@ pub const GRAVE_DECK: i64 = 2;
 pub fn graves_since(conn: &Connection, min_usn: i32) -> Result<Graves> {
     let mut graves = Graves::default();
     let mut stmt = conn.prepare_cached("select oid, type from graves where usn >= ?1")?;
-    let rows = stmt.query_map([min_usn], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map([min_usn], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    })?;
     for row in rows {
         let (oid, kind) = row?;
         match kind {
@@ -123,7 +125,8 @@ pub fn graves_since(conn: &Connection, min_usn: i32) -> Result<Graves> {
 /// Deletes the objects and records their graves with `usn`. Decks are only
 /// removed here as rows; the client sends graves for a deck's cards itself.
 pub fn apply_graves(conn: &Connection, graves: &Graves, usn: i32) -> Result<()> {
-    let mut grave = conn.prepare_cached("insert or ignore into graves (oid, type, usn) values (?1, ?2, ?3)")?;
+    let mut grave =
+        conn.prepare_cached("insert or ignore into graves (oid, type, usn) values (?1, ?2, ?3)")?;
     for (ids, table, kind) in [
         (&graves.cards, "cards", GRAVE_CARD),
         (&graves.notes, "notes", GRAVE_NOTE),
@@ -232,8 +235,10 @@ pub fn mtime_and_usn(conn: &Connection, table: &str, id: i64) -> Result<Option<(
 
 /// Inserts a review-log entry unless one with its id exists.
 pub fn add_revlog(conn: &Connection, e: &RevlogRow) -> Result<()> {
-    conn.prepare_cached("insert or ignore into revlog values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?
-        .execute(params![e.0, e.1, e.2, e.3, e.4, e.5, e.6, e.7, e.8])?;
+    conn.prepare_cached(
+        "insert or ignore into revlog values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![e.0, e.1, e.2, e.3, e.4, e.5, e.6, e.7, e.8])?;
     Ok(())
 }
 
@@ -244,15 +249,21 @@ pub fn put_card(conn: &Connection, c: &CardRow) -> Result<()> {
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
-        c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9, c.10, c.11, c.12, c.13, c.14, c.15,
-        c.16, c.17
+        c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9, c.10, c.11, c.12, c.13, c.14, c.15, c.16,
+        c.17
     ])?;
     Ok(())
 }
 
 /// Inserts or replaces a whole note row with computed `sfld`/`csum`;
 /// `flags` and `data` are stored as the protocol defines them (0 and "").
-pub fn put_note(conn: &Connection, n: &NoteRow, fields: &str, sfld: &rusqlite::types::Value, csum: i64) -> Result<()> {
+pub fn put_note(
+    conn: &Connection,
+    n: &NoteRow,
+    fields: &str,
+    sfld: &rusqlite::types::Value,
+    csum: i64,
+) -> Result<()> {
     conn.prepare_cached(
         "insert or replace into notes values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, '')",
     )?
@@ -302,6 +313,9 @@ mod tests {
     fn wrong_arity_or_a_string_id_is_an_error() {
         assert!(serde_json::from_str::<RevlogRow>("[1,2,3]").is_err());
         assert!(serde_json::from_str::<RevlogRow>(r#"["1",2,3,4,5,6,7,8,9]"#).is_err());
-        assert!(serde_json::from_str::<CardRow>("[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19]").is_err());
+        assert!(serde_json::from_str::<CardRow>(
+            "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19]"
+        )
+        .is_err());
     }
 }

@@ -155,10 +155,14 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert_eq!(queues, vec![(0, 77, 5), (2, 77, 5), (1, 77, 5), (-1, 77, 5)]);
+        assert_eq!(
+            queues,
+            vec![(0, 77, 5), (2, 77, 5), (1, 77, 5), (-1, 77, 5)]
+        );
         assert_eq!(config_i64(&conn, "lastUnburied").unwrap(), Some(2));
         // Same day again: nothing to do.
-        conn.execute("update cards set queue = -2 where id = 1", []).unwrap();
+        conn.execute("update cards set queue = -2 where id = 1", [])
+            .unwrap();
         assert_eq!(unbury_if_day_rolled_over(&conn, now + 60, 9).unwrap(), 0);
         std::fs::remove_file(path).unwrap();
     }

@@ -246,15 +246,21 @@ async fn sync_request(
         Method::Start => {
             let input = json_input(req, app, log).await?;
             let timeout = app.session_timeout();
-            Ok(json_reply(&sync::graves::start(&slot, &header.s, input, timeout).await?))
+            Ok(json_reply(
+                &sync::graves::start(&slot, &header.s, input, timeout).await?,
+            ))
         }
         Method::ApplyGraves => {
             let input = json_input(req, app, log).await?;
-            Ok(json_reply(&sync::graves::apply_graves(&slot, &header.s, input).await?))
+            Ok(json_reply(
+                &sync::graves::apply_graves(&slot, &header.s, input).await?,
+            ))
         }
         Method::ApplyChanges => {
             let input = json_input(req, app, log).await?;
-            Ok(json_reply(&sync::changes::apply_changes(&slot, &header.s, input).await?))
+            Ok(json_reply(
+                &sync::changes::apply_changes(&slot, &header.s, input).await?,
+            ))
         }
         Method::Chunk => {
             json_input(req, app, log).await?;
@@ -262,11 +268,15 @@ async fn sync_request(
         }
         Method::ApplyChunk => {
             let input = json_input(req, app, log).await?;
-            Ok(json_reply(&sync::chunks::apply_chunk(&slot, &header.s, input).await?))
+            Ok(json_reply(
+                &sync::chunks::apply_chunk(&slot, &header.s, input).await?,
+            ))
         }
         Method::SanityCheck2 => {
             let input = json_input(req, app, log).await?;
-            Ok(json_reply(&sync::finish::sanity_check(&slot, &header.s, input).await?))
+            Ok(json_reply(
+                &sync::finish::sanity_check(&slot, &header.s, input).await?,
+            ))
         }
         Method::Finish => {
             json_input(req, app, log).await?;

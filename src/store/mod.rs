@@ -98,7 +98,12 @@ impl Store {
 
     /// Every slot opened so far.
     pub fn slots(&self) -> Vec<Arc<UserSlot>> {
-        self.slots.lock().expect("store lock").values().cloned().collect()
+        self.slots
+            .lock()
+            .expect("store lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// The slot of `name` (a validated user name).
@@ -190,7 +195,9 @@ impl UserSlot {
             tokio::task::spawn_blocking(move || f(&mut guard))
                 .await
                 .unwrap_or_else(|e| {
-                    Err(StoreError::Io(io::Error::other(format!("storage task failed: {e}"))))
+                    Err(StoreError::Io(io::Error::other(format!(
+                        "storage task failed: {e}"
+                    ))))
                 }),
         )
     }

@@ -69,7 +69,11 @@ impl UserState {
 
     /// Starts a session: opens the collection and a write transaction that
     /// stays open across requests until [`UserState::end_session`].
-    pub fn begin_session(&mut self, session: Session, now_ms: i64) -> Result<&Connection, StoreError> {
+    pub fn begin_session(
+        &mut self,
+        session: Session,
+        now_ms: i64,
+    ) -> Result<&Connection, StoreError> {
         self.end_session(false)?;
         let conn = self.collection(now_ms)?;
         conn.execute_batch("begin immediate")?;
@@ -109,7 +113,11 @@ impl UserState {
         };
         if let Some(conn) = &self.conn {
             if !conn.is_autocommit() {
-                let result = conn.execute_batch(if commit && !session.failed { "commit" } else { "rollback" });
+                let result = conn.execute_batch(if commit && !session.failed {
+                    "commit"
+                } else {
+                    "rollback"
+                });
                 if result.is_err() && !conn.is_autocommit() {
                     // Never leave a half-applied sync behind.
                     let _ = conn.execute_batch("rollback");

@@ -38,9 +38,8 @@ struct Changes {
 }
 
 pub async fn apply_changes(slot: &UserSlot, skey: &str, input: Value) -> Result<Value, SyncError> {
-    let ApplyChangesIn { changes } = serde_json::from_value(input)
-        .map_err(|e| SyncError::BadRequest(format!("applyChanges input: {e}")))?;
     step(slot, skey, move |session, conn| {
+        let ApplyChangesIn { changes } = super::parse(input, "applyChanges")?;
         let ours = gather(session, conn)?;
         merge(session, conn, changes)?;
         Ok(ours)
@@ -105,7 +104,9 @@ fn merge(session: &Session, conn: &Connection, changes: Changes) -> Result<(), S
                 )));
             }
         }
-        if legacy::make_notetype_name_unique(conn, &mut incoming.name, incoming.id)? {
+        if make_unique(&mut incoming.name, incoming.id, |n| {
+            legacy::find_notetype_id_by_name(conn, n)
+        })? {
             incoming.mtime_secs = now_secs;
         }
         legacy::store_notetype(conn, &incoming)?;
@@ -118,7 +119,9 @@ fn merge(session: &Session, conn: &Connection, changes: Changes) -> Result<(), S
                 continue;
             }
         }
-        if legacy::make_deck_name_unique(conn, &mut incoming.name, incoming.id)? {
+        if make_unique(&mut incoming.name, incoming.id, |n| {
+            legacy::find_deck_id_by_name(conn, n)
+        })? {
             incoming.mtime_secs = now_secs;
         }
         legacy::store_deck(conn, &incoming)?;
@@ -144,4 +147,26 @@ fn merge(session: &Session, conn: &Connection, changes: Changes) -> Result<(), S
         legacy::replace_config(conn, &conf, usn, now_secs)?;
     }
     Ok(())
+}
+
+/// Appends `+` to `name` until no other object (by id) uses it, as the
+/// official server does on a name clash. Returns whether it was renamed.
+fn make_unique(
+    name: &mut String,
+    id: i64,
+    owner_of: impl Fn(&str) -> Result<Option<i64>, legacy::LegacyError>,
+) -> Result<bool, SyncError> {
+    let mut renamed = false;
+    for _ in 0..100 {
+        match owner_of(name)? {
+            Some(other) if other != id => {
+                name.push('+');
+                renamed = true;
+            }
+            _ => return Ok(renamed),
+        }
+    }
+    Err(SyncError::BadRequest(format!(
+        "cannot find a free name for {name:?}"
+    )))
 }

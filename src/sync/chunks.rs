@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::session::step;
 use super::SyncError;
-use crate::collection::rows::{self, CardRow, NoteRow, RevlogRow};
 use crate::collection::notetype_shape;
+use crate::collection::rows::{self, CardRow, NoteRow, RevlogRow};
 use crate::store::{PendingIds, Session};
 
 /// Rows per chunk, as the clients and the official server use.
@@ -82,10 +82,13 @@ struct ApplyChunkIn {
 /// `applyChunk`: merges the client's rows with the official rules: review-log
 /// entries are added once; a card or note replaces the server's unless the
 /// server's was changed since the client's last sync and is not older.
-pub async fn apply_chunk(slot: &crate::store::UserSlot, skey: &str, input: Value) -> Result<Value, SyncError> {
-    let ApplyChunkIn { chunk } =
-        serde_json::from_value(input).map_err(|e| SyncError::BadRequest(format!("applyChunk input: {e}")))?;
+pub async fn apply_chunk(
+    slot: &crate::store::UserSlot,
+    skey: &str,
+    input: Value,
+) -> Result<Value, SyncError> {
     step(slot, skey, move |session, conn| {
+        let ApplyChunkIn { chunk } = super::parse(input, "applyChunk")?;
         merge_chunk(session, conn, &chunk)?;
         Ok(Value::Null)
     })
@@ -97,7 +100,12 @@ pub async fn apply_chunk(slot: &crate::store::UserSlot, skey: &str, input: Value
 fn merge_chunk(session: &Session, conn: &Connection, chunk: &Chunk) -> Result<(), SyncError> {
     let usn = session.server_usn;
     for entry in &chunk.revlog {
-        rows::add_revlog(conn, &RevlogRow(entry.0, entry.1, usn, entry.3, entry.4, entry.5, entry.6, entry.7, entry.8))?;
+        rows::add_revlog(
+            conn,
+            &RevlogRow(
+                entry.0, entry.1, usn, entry.3, entry.4, entry.5, entry.6, entry.7, entry.8,
+            ),
+        )?;
     }
     let newer = |table: &str, id: i64, mtime: i64| -> Result<bool, SyncError> {
         Ok(match rows::mtime_and_usn(conn, table, id)? {

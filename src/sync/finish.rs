@@ -36,20 +36,37 @@ type Counts = ([i64; 3], i64, i64, i64, i64, i64, i64, i64);
 /// client will ask for a full sync. Cards whose note does not exist make the
 /// request fail (400), as a malformed chunk would.
 pub async fn sanity_check(slot: &UserSlot, skey: &str, input: Value) -> Result<Value, SyncError> {
-    let SanityIn { client } =
-        serde_json::from_value(input).map_err(|e| SyncError::BadRequest(format!("sanityCheck2 input: {e}")))?;
-    let client: Counts = ([0, 0, 0], client.1, client.2, client.3, 0, client.5, client.6, client.7);
-    let (server, ok) = step_then(slot, skey, move |session, conn| {
+    let (client, server, ok) = step_then(slot, skey, move |session, conn| {
+        let SanityIn { client } = super::parse(input, "sanityCheck2")?;
+        let client: Counts = (
+            [0, 0, 0],
+            client.1,
+            client.2,
+            client.3,
+            0,
+            client.5,
+            client.6,
+            client.7,
+        );
         let orphans = rows::cards_without_note(conn, session.server_usn)?;
         if !orphans.is_empty() {
-            return Err(SyncError::BadRequest(format!("cards without a note: {orphans:?}")));
+            return Err(SyncError::BadRequest(format!(
+                "cards without a note: {orphans:?}"
+            )));
         }
         let server = server_counts(conn)?;
         let ok = !has_pending_usn(conn)? && server == client;
         if !ok {
-            tracing::warn!(?client, ?server, "sanity check failed; rolling the sync back");
+            tracing::warn!(
+                ?client,
+                ?server,
+                "sanity check failed; rolling the sync back"
+            );
         }
-        Ok(((server, ok), if ok { After::Continue } else { After::Fail }))
+        Ok((
+            (client, server, ok),
+            if ok { After::Continue } else { After::Fail },
+        ))
     })
     .await?;
     Ok(json!({
@@ -84,9 +101,11 @@ fn server_counts(conn: &Connection) -> Result<Counts, SyncError> {
 fn has_pending_usn(conn: &Connection) -> Result<bool, SyncError> {
     for table in USN_TABLES {
         let pending: bool = conn
-            .query_row(&format!("select exists(select 1 from {table} where usn = -1)"), [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                &format!("select exists(select 1 from {table} where usn = -1)"),
+                [],
+                |r| r.get(0),
+            )
             .map_err(crate::collection::CollectionError::from)?;
         if pending {
             tracing::warn!(table, "rows with usn -1 on the server");

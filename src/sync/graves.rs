@@ -25,19 +25,30 @@ struct StartIn {
 /// client has not seen. A sync of another device that is still active gets
 /// the caller a 409; one idle for longer than `timeout` is rolled back and
 /// replaced.
-pub async fn start(slot: &UserSlot, skey: &str, input: Value, timeout: Duration) -> Result<Value, SyncError> {
+pub async fn start(
+    slot: &UserSlot,
+    skey: &str,
+    input: Value,
+    timeout: Duration,
+) -> Result<Value, SyncError> {
     require_skey(skey)?;
     let StartIn {
         min_usn,
         lnewer,
         graves,
-    } = serde_json::from_value(input).map_err(|e| SyncError::BadRequest(format!("start input: {e}")))?;
-    let legacy_graves = graves.filter(|g| !g.is_null()).map(parse_legacy_graves).transpose()?;
+    } = serde_json::from_value(input)
+        .map_err(|e| SyncError::BadRequest(format!("start input: {e}")))?;
+    let legacy_graves = graves
+        .filter(|g| !g.is_null())
+        .map(parse_legacy_graves)
+        .transpose()?;
     let skey = skey.to_owned();
     slot.run(move |state| {
         if let Some(active) = state.session() {
             if active.skey != skey && !active.failed && active.idle_for() <= timeout {
-                return Ok(Err(SyncError::Conflict("another device's sync is in progress".into())));
+                return Ok(Err(SyncError::Conflict(
+                    "another device's sync is in progress".into(),
+                )));
             }
         }
         state.begin_session(Session::new(skey, 0, min_usn, lnewer), now_ms())?;
@@ -45,7 +56,11 @@ pub async fn start(slot: &UserSlot, skey: &str, input: Value, timeout: Duration)
         let result = (|| -> Result<Graves, SyncError> {
             session.server_usn = crate::collection::read_meta(conn)?.usn;
             // The official server's one scheduling duty during sync.
-            crate::collection::sched::unbury_if_day_rolled_over(conn, now_ms() / 1000, session.server_usn)?;
+            crate::collection::sched::unbury_if_day_rolled_over(
+                conn,
+                now_ms() / 1000,
+                session.server_usn,
+            )?;
             let graves = rows::graves_since(conn, min_usn)?;
             if let Some(theirs) = &legacy_graves {
                 rows::apply_graves(conn, theirs, session.server_usn)?;
@@ -68,9 +83,8 @@ struct ApplyGravesIn {
 /// `applyGraves`: deletes what the client deleted and records graves with the
 /// server usn, so other devices learn about the deletions.
 pub async fn apply_graves(slot: &UserSlot, skey: &str, input: Value) -> Result<Value, SyncError> {
-    let ApplyGravesIn { chunk } =
-        serde_json::from_value(input).map_err(|e| SyncError::BadRequest(format!("applyGraves input: {e}")))?;
     step(slot, skey, move |session, conn| {
+        let ApplyGravesIn { chunk } = super::parse(input, "applyGraves")?;
         rows::apply_graves(conn, &chunk, session.server_usn)?;
         Ok(Value::Null)
     })
@@ -87,12 +101,14 @@ fn parse_legacy_graves(value: Value) -> Result<Graves, SyncError> {
             .and_then(Value::as_array)
             .ok_or_else(|| bad(&format!("missing list {key:?}")))?
             .iter()
-            .map(|v| match v {
-                Value::Number(n) => n.as_i64(),
-                Value::String(s) => s.parse().ok(),
-                _ => None,
-            }
-            .ok_or_else(|| bad(&format!("{v} is not an id"))))
+            .map(|v| {
+                match v {
+                    Value::Number(n) => n.as_i64(),
+                    Value::String(s) => s.parse().ok(),
+                    _ => None,
+                }
+                .ok_or_else(|| bad(&format!("{v} is not an id")))
+            })
             .collect()
     };
     Ok(Graves {
@@ -108,10 +124,16 @@ mod tests {
 
     #[test]
     fn legacy_graves_accept_numbers_and_numeric_strings() {
-        let g = parse_legacy_graves(serde_json::json!({"cards": [1, "2"], "notes": [], "decks": ["3"]})).unwrap();
+        let g = parse_legacy_graves(
+            serde_json::json!({"cards": [1, "2"], "notes": [], "decks": ["3"]}),
+        )
+        .unwrap();
         assert_eq!(g.cards, vec![1, 2]);
         assert_eq!(g.decks, vec![3]);
         assert!(parse_legacy_graves(serde_json::json!({"cards": [], "notes": []})).is_err());
-        assert!(parse_legacy_graves(serde_json::json!({"cards": ["x"], "notes": [], "decks": []})).is_err());
+        assert!(
+            parse_legacy_graves(serde_json::json!({"cards": ["x"], "notes": [], "decks": []}))
+                .is_err()
+        );
     }
 }

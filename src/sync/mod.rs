@@ -98,10 +98,34 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
+impl From<crate::collection::legacy::LegacyError> for SyncError {
+    fn from(e: crate::collection::legacy::LegacyError) -> Self {
+        use crate::collection::legacy::LegacyError as L;
+        match e {
+            // What a client sent does not parse: its request is bad.
+            L::MissingKey { .. } | L::BadValue { .. } | L::NotAnObject { .. } => {
+                SyncError::BadRequest(e.to_string())
+            }
+            // The stored collection could not be read or written.
+            other => SyncError::Store(StoreError::Collection(CollectionError::Invalid(
+                other.to_string(),
+            ))),
+        }
+    }
+}
+
 impl From<CollectionError> for SyncError {
     fn from(e: CollectionError) -> Self {
         SyncError::Store(StoreError::Collection(e))
     }
+}
+
+/// Parses a step's input; a malformed one is the client's fault (400).
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    input: serde_json::Value,
+    method: &str,
+) -> Result<T, SyncError> {
+    serde_json::from_value(input).map_err(|e| SyncError::BadRequest(format!("{method} input: {e}")))
 }
 
 /// Milliseconds since the Unix epoch.

@@ -36,7 +36,10 @@ where
     R: Send + 'static,
     F: FnOnce(&mut Session, &Connection) -> Result<R, SyncError> + Send + 'static,
 {
-    step_then(slot, skey, |session, conn| Ok((f(session, conn)?, After::Continue))).await
+    step_then(slot, skey, |session, conn| {
+        Ok((f(session, conn)?, After::Continue))
+    })
+    .await
 }
 
 /// Like [`step`], with the step deciding what happens to the session after it.
@@ -123,7 +126,9 @@ pub async fn expire_idle(store: &Store, timeout: Duration) {
                 "rolled back a sync abandoned for over {} s",
                 timeout.as_secs()
             ),
-            Some(Err(e)) => tracing::error!(user = slot.name(), error = %e, "expiring a sync failed"),
+            Some(Err(e)) => {
+                tracing::error!(user = slot.name(), error = %e, "expiring a sync failed")
+            }
             _ => {}
         }
     }
