@@ -230,6 +230,54 @@ fn hostile_uploads_are_refused_and_change_nothing() {
     assert!(log.contains("status=413"));
 }
 
+#[test]
+fn a_batch_interrupted_by_a_crash_is_recorded_at_the_next_start() {
+    let mut server = Server::start(&[]);
+    let zip = media_zip(
+        &[("old.png", Some(b"old")), ("gone.png", Some(b"gone"))],
+        false,
+    );
+    assert_eq!(data(&upload(&server, &zip)), json!([2, 2]));
+    assert!(server.terminate().success());
+    // What a crash between moving the files and committing the rows leaves:
+    // the journal, a changed file, a removed file, a new file, a temp file.
+    let user = server.base.join("user");
+    let media = user.join("media");
+    std::fs::write(media.join("old.png"), b"replaced").unwrap();
+    std::fs::remove_file(media.join("gone.png")).unwrap();
+    std::fs::write(media.join("new.png"), b"new").unwrap();
+    std::fs::write(media.join(".kioku-upload-0123.tmp"), b"half a file").unwrap();
+    std::fs::write(
+        user.join(".kioku-media-journal"),
+        br#"["old.png","gone.png","new.png"]"#,
+    )
+    .unwrap();
+    server.restart();
+    assert!(!user.join(".kioku-media-journal").exists());
+    assert!(!media.join(".kioku-upload-0123.tmp").exists());
+    let sha = |d: &[u8]| {
+        use sha1::{Digest, Sha1};
+        hex::encode(Sha1::digest(d))
+    };
+    assert_eq!(
+        data(&server.msync("mediaChanges", br#"{"lastUsn":2}"#)),
+        json!([
+            ["old.png", 3, sha(b"replaced")],
+            ["gone.png", 4, ""],
+            ["new.png", 5, sha(b"new")]
+        ])
+    );
+    assert_eq!(meta_media_usn(&server), 5);
+    assert_eq!(data(&server.msync("mediaSanity", br#"{"local":2}"#)), "OK");
+    assert_eq!(
+        download(&server, &["old.png", "new.png"]),
+        vec![
+            ("old.png".to_owned(), b"replaced".to_vec()),
+            ("new.png".to_owned(), b"new".to_vec())
+        ]
+    );
+}
+
 fn peak_rss_kib(server: &Server) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
     status

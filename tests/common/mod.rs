@@ -89,9 +89,12 @@ impl Server {
         server
     }
 
-    /// Stops kioku with SIGTERM and starts it again on the same folder and port.
+    /// Stops kioku with SIGTERM (unless it already stopped) and starts it
+    /// again on the same folder and port.
     pub fn restart(&mut self) {
-        assert!(self.terminate().success(), "kioku exits 0 on SIGTERM");
+        if self.child.try_wait().unwrap().is_none() {
+            assert!(self.terminate().success(), "kioku exits 0 on SIGTERM");
+        }
         self.child = spawn(&self.base, self.port, &self.log, &self.env);
         self.wait_healthy();
     }

@@ -105,3 +105,43 @@ def test_media_upload_time_grows_linearly_with_the_file_size(server, servers, de
         # server's 19 s.
         assert measured[50] < 10.0, measured
         assert measured[50] < 8 * measured[10] + 2.0, measured
+
+
+def _media_migrate(servers, devices, tmp_path, first: str, second: str):
+    """Media synced to `first` is served by `second` from the same SYNC_BASE;
+    a deletion and an addition made through `second` reach the first device."""
+    base = tmp_path / "shared-base"
+    old = servers.new(first, base=base)
+    a = devices.new("A")
+    clients.fill_device(a, "A")
+    auth_a = clients.login(a, old.endpoint, "user1", "pass1")
+    clients.upload_new(a, auth_a)
+    for i in range(30):
+        with open(os.path.join(a.media.dir(), f"m{i:02}.png"), "wb") as f:
+            f.write(_rand(500 + i))
+    clients.wait_for_folder_mtime()
+    clients.sync_media(a, auth_a)
+    old.stop()
+
+    new = servers.new(second, base=base)
+    auth_a = clients.make_auth(auth_a.hkey, new.endpoint)
+    b = clients.fresh_download(devices, "B", new.endpoint, "user1", "pass1")
+    auth_b = clients.login(b, new.endpoint, "user1", "pass1")
+    clients.sync_media(b, auth_b)
+    clients.assert_media_equal(a, b, what=f"A (synced to {first}) and B (from {second})")
+    os.remove(os.path.join(b.media.dir(), "m00.png"))
+    with open(os.path.join(b.media.dir(), "new-on-b.png"), "wb") as f:
+        f.write(_rand(777))
+    clients.wait_for_folder_mtime()
+    clients.sync_media(b, auth_b)
+    clients.sync_media(a, auth_a)
+    clients.assert_media_equal(a, b, what=f"A and B after changes through {second}")
+    assert "m00.png" not in clients.media_files(a.media.dir())
+
+
+def test_media_of_the_official_server_is_served_by_kioku(servers, devices, tmp_path):
+    _media_migrate(servers, devices, tmp_path, "official", "kioku")
+
+
+def test_media_of_kioku_is_served_by_the_official_server(servers, devices, tmp_path):
+    _media_migrate(servers, devices, tmp_path, "kioku", "official")
