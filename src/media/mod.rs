@@ -30,6 +30,7 @@ pub mod index;
 pub mod names;
 pub mod reconcile;
 pub mod upload;
+mod zipcheck;
 
 use std::io;
 use std::path::{Path, PathBuf};
