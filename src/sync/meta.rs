@@ -58,16 +58,21 @@ pub async fn meta(
             "sync protocol version {v} (kioku speaks {VERSION_MIN} to {VERSION_MAX})"
         )));
     }
-    let now = now_ms();
     let user_dir = slot.dir().to_owned();
-    let (col, size, new_timezone, media_usn) = slot
+    let media_usn = slot
+        .run(move |_| {
+            crate::media::last_usn(&user_dir)
+                .map_err(|e| crate::store::StoreError::Io(std::io::Error::other(e)))
+        })
+        .await?;
+
+    let now = now_ms();
+    let (col, size, new_timezone) = slot
         .run(move |state| {
             let conn = state.collection(now)?;
             let col = crate::collection::read_meta(conn)?;
             let new_timezone = crate::collection::uses_new_timezone(conn)?;
-            let media_usn = crate::media::last_usn(&user_dir)
-                .map_err(|e| crate::store::StoreError::Io(std::io::Error::other(e)))?;
-            Ok((col, state.collection_size(), new_timezone, media_usn))
+            Ok((col, state.collection_size(), new_timezone))
         })
         .await?;
     let refusal = if v < 9 {

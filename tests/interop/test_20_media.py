@@ -6,6 +6,7 @@ import time
 import unicodedata
 
 import clients
+import mediaclient
 from conftest import DEV_OFFICIAL
 
 
@@ -36,42 +37,42 @@ def test_media_round_trip_between_two_devices_across_restarts(uploaded, devices)
     for i in range(300):
         with open(os.path.join(folder, f"small-{i:03}.txt"), "wb") as f:
             f.write(f"small file {i} ".encode() + _rand(100 + i))
-    expected = clients.media_files(folder)
+    expected = mediaclient.media_files(folder)
     assert len(expected) == 304
 
-    clients.wait_for_folder_mtime()
-    clients.sync_media(a, auth_a)
-    on_server = clients.media_files(server.user_dir("user1") / "media")
+    mediaclient.wait_for_folder_mtime()
+    mediaclient.sync_media(a, auth_a)
+    on_server = mediaclient.media_files(server.user_dir("user1") / "media")
     assert {n: d for n, d in on_server.items() if not n.startswith(".")} == expected
 
     server.restart()
 
     b = clients.fresh_download(devices, "B", server.endpoint, "user1", "pass1")
     auth_b = clients.login(b, server.endpoint, "user1", "pass1")
-    clients.sync_media(b, auth_b)
-    clients.assert_media_equal(a, b, what="A (uploader) and B (after the first media sync)")
+    mediaclient.sync_media(b, auth_b)
+    mediaclient.assert_media_equal(a, b, what="A (uploader) and B (after the first media sync)")
 
     # A deletes one file and changes another.
     os.remove(os.path.join(folder, "small-000.txt"))
     changed = b"changed on A " + _rand(4000)
     with open(os.path.join(folder, "small-001.txt"), "wb") as f:
         f.write(changed)
-    clients.wait_for_folder_mtime()
-    clients.sync_media(a, auth_a)
+    mediaclient.wait_for_folder_mtime()
+    mediaclient.sync_media(a, auth_a)
 
     server.restart()
 
-    clients.sync_media(b, auth_b)
-    clients.assert_media_equal(a, b, what="A and B after a deletion and a change")
-    files_b = clients.media_files(b.media.dir())
+    mediaclient.sync_media(b, auth_b)
+    mediaclient.assert_media_equal(a, b, what="A and B after a deletion and a change")
+    files_b = mediaclient.media_files(b.media.dir())
     assert "small-000.txt" not in files_b
     assert files_b["small-001.txt"] == changed
     assert len(files_b) == 303
 
     # Nothing left to do: a second sync on each side is a no-op and agrees.
-    clients.sync_media(a, auth_a)
-    clients.sync_media(b, auth_b)
-    clients.assert_media_equal(a, b, what="A and B after a no-op sync")
+    mediaclient.sync_media(a, auth_a)
+    mediaclient.sync_media(b, auth_b)
+    mediaclient.assert_media_equal(a, b, what="A and B after a no-op sync")
 
 
 def _timed_uploads(server, devices, name):
@@ -81,13 +82,13 @@ def _timed_uploads(server, devices, name):
     clients.fill_device(col, name)
     auth = clients.login(col, server.endpoint, "user1", "pass1")
     clients.upload_new(col, auth)
-    clients.sync_media(col, auth)  # nothing yet: settles the media state
+    mediaclient.sync_media(col, auth)  # nothing yet: settles the media state
     times = {}
     for mb in (10, 25, 50):
         with open(os.path.join(col.media.dir(), f"upload-{mb}mb.bin"), "wb") as f:
             f.write(_rand(mb * 1000 * 1000))
-        clients.wait_for_folder_mtime()
-        times[mb] = clients.sync_media(col, auth)
+        mediaclient.wait_for_folder_mtime()
+        times[mb] = mediaclient.sync_media(col, auth)
     return times
 
 
@@ -119,24 +120,24 @@ def _media_migrate(servers, devices, tmp_path, first: str, second: str):
     for i in range(30):
         with open(os.path.join(a.media.dir(), f"m{i:02}.png"), "wb") as f:
             f.write(_rand(500 + i))
-    clients.wait_for_folder_mtime()
-    clients.sync_media(a, auth_a)
+    mediaclient.wait_for_folder_mtime()
+    mediaclient.sync_media(a, auth_a)
     old.stop()
 
     new = servers.new(second, base=base)
     auth_a = clients.make_auth(auth_a.hkey, new.endpoint)
     b = clients.fresh_download(devices, "B", new.endpoint, "user1", "pass1")
     auth_b = clients.login(b, new.endpoint, "user1", "pass1")
-    clients.sync_media(b, auth_b)
-    clients.assert_media_equal(a, b, what=f"A (synced to {first}) and B (from {second})")
+    mediaclient.sync_media(b, auth_b)
+    mediaclient.assert_media_equal(a, b, what=f"A (synced to {first}) and B (from {second})")
     os.remove(os.path.join(b.media.dir(), "m00.png"))
     with open(os.path.join(b.media.dir(), "new-on-b.png"), "wb") as f:
         f.write(_rand(777))
-    clients.wait_for_folder_mtime()
-    clients.sync_media(b, auth_b)
-    clients.sync_media(a, auth_a)
-    clients.assert_media_equal(a, b, what=f"A and B after changes through {second}")
-    assert "m00.png" not in clients.media_files(a.media.dir())
+    mediaclient.wait_for_folder_mtime()
+    mediaclient.sync_media(b, auth_b)
+    mediaclient.sync_media(a, auth_a)
+    mediaclient.assert_media_equal(a, b, what=f"A and B after changes through {second}")
+    assert "m00.png" not in mediaclient.media_files(a.media.dir())
 
 
 def test_media_of_the_official_server_is_served_by_kioku(servers, devices, tmp_path):
