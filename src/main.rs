@@ -46,6 +46,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     init_logging(&config.log)?;
     let users = Users::new(&config.users, config.passwords_hashed).map_err(|e| e.to_string())?;
     let store = Store::open(&config.base, &config.base_source).map_err(|e| e.to_string())?;
+    // Before serving: settle media batches a crash interrupted.
+    kioku::media::reconcile_all(store.base());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

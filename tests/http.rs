@@ -141,7 +141,7 @@ fn abort_accepts_both_empty_input_forms_and_answers_null() {
 }
 
 #[test]
-fn media_sync_answers_an_in_band_not_yet_message() {
+fn media_endpoints_answer_wrapped_json_and_check_the_host_key() {
     let server = Server::start(&[]);
     let header = format!(r#"{{"v":11,"k":"{HKEY}","c":"t","s":"s"}}"#);
     let body = zstd::bulk::compress(br#"{"lastUsn":0}"#, 3).unwrap();
@@ -152,11 +152,7 @@ fn media_sync_answers_an_in_band_not_yet_message() {
         &body,
     );
     let json: serde_json::Value = serde_json::from_slice(&resp.sync_body()).unwrap();
-    assert!(json["data"].is_null());
-    assert!(json["err"]
-        .as_str()
-        .unwrap()
-        .contains("does not sync media yet"));
+    assert_eq!(json, serde_json::json!({"data": [], "err": ""}));
     let bad = r#"{"v":11,"k":"0000","c":"t","s":"s"}"#;
     assert_eq!(
         server
@@ -164,6 +160,21 @@ fn media_sync_answers_an_in_band_not_yet_message() {
             .status,
         403
     );
+    assert_eq!(
+        server
+            .request("POST", "/msync/nope", &[("anki-sync", &header)], &body)
+            .status,
+        404
+    );
+    // The legacy GET form of begin is refused with a 400 that says why.
+    let legacy = server.request(
+        "GET",
+        &format!("/msync/begin?k={HKEY}&v=anki,2.1.54"),
+        &[],
+        b"",
+    );
+    assert_eq!(legacy.status, 400);
+    assert!(String::from_utf8_lossy(&legacy.body).contains("legacy"));
 }
 
 #[test]

@@ -244,10 +244,11 @@ impl Body for ChannelBody {
     }
 }
 
-/// Streams `file` zstd-compressed, reading and compressing on a blocking
-/// thread; stops early if the client goes away. `keep` is held until the
-/// stream ends (e.g. a pin that keeps the file from changing).
-pub fn file_body<K: Send + 'static>(file: File, keep: K) -> ChannelBody {
+/// Streams `file` (a file, or any reader such as a zip built on the fly)
+/// zstd-compressed, reading and compressing on a blocking thread; stops early
+/// if the client goes away. `keep` is held until the stream ends (e.g. a pin
+/// that keeps the file from changing).
+pub fn file_body<R: Read + Send + 'static, K: Send + 'static>(file: R, keep: K) -> ChannelBody {
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
     tokio::task::spawn_blocking(move || {
         let _keep = keep;
@@ -269,7 +270,7 @@ pub fn file_body<K: Send + 'static>(file: File, keep: K) -> ChannelBody {
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "reading a collection for download failed");
+                    tracing::error!(error = %e, "reading a download for the client failed");
                     let _ = tx.blocking_send(Err(e));
                     break;
                 }

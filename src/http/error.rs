@@ -2,10 +2,13 @@
 //! error body; they map the status (sync-protocol.md §4): 403 → login error,
 //! 409 → "another device is syncing", 400 → "check database", 501 → "client
 //! too old", 5xx → "server problem". Bodies are short plain text for people
-//! using curl, and every error is logged on the request's log line.
+//! using curl, and every error is logged on the request's log line. Media sync
+//! adds one more channel: a refused file name is answered in-band (200 with
+//! `{"data":null,"err":…}`), which the client shows verbatim (see routes).
 
 use hyper::StatusCode;
 
+use crate::media::MediaError;
 use crate::store::StoreError;
 use crate::sync::SyncError;
 
@@ -31,6 +34,8 @@ pub enum HttpError {
     Client(String),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
 }
 
 impl From<StoreError> for HttpError {
@@ -55,6 +60,16 @@ impl HttpError {
                 SyncError::ClientTooOld(_) => StatusCode::NOT_IMPLEMENTED,
                 SyncError::Conflict(_) => StatusCode::CONFLICT,
                 SyncError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            HttpError::Media(e) => match e {
+                // Names are refused in-band (routes), so this is a fallback.
+                MediaError::BadRequest(_) | MediaError::BadName(_) => StatusCode::BAD_REQUEST,
+                MediaError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                MediaError::Missing(_) => StatusCode::CONFLICT,
+                MediaError::Index(_)
+                | MediaError::Sqlite(_)
+                | MediaError::Io(_)
+                | MediaError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
     }
@@ -83,6 +98,10 @@ mod tests {
             (HttpError::BadBody("x".into()), 400),
             (HttpError::PayloadTooLarge { limit: 1 }, 413),
             (HttpError::NotFound("/x".into()), 404),
+            (HttpError::Media(MediaError::BadRequest("x".into())), 400),
+            (HttpError::Media(MediaError::TooLarge("x".into())), 413),
+            (HttpError::Media(MediaError::Missing("x".into())), 409),
+            (HttpError::Media(MediaError::Index("x".into())), 500),
             (
                 HttpError::Sync(SyncError::Store(StoreError::Io(std::io::Error::other(
                     "disk",

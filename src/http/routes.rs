@@ -1,5 +1,5 @@
 //! Routing by path: `/sync/<method>` to [`crate::sync`], `/msync/<method>`
-//! (media sync, not implemented yet), `GET /health`; everything else is 404.
+//! to [`crate::media`], `GET /health`; everything else is 404.
 //! Here the request's encoding is undone (header, zstd, JSON) before a sync
 //! handler runs, and its answer encoded again.
 
@@ -17,6 +17,7 @@ use super::encoding::{self, SyncHeader, ORIGINAL_SIZE_HEADER, SYNC_HEADER};
 use super::error::HttpError;
 use super::log::{LoggedBody, RequestLog};
 use super::App;
+use crate::media::{self, MediaError};
 use crate::sync::{self, full, Method};
 
 /// A successful answer before framing.
@@ -116,7 +117,21 @@ async fn route(
             require_method(&req, &[HttpMethod::POST], "POST")?;
             sync_request(app, method, req, log).await
         }
-        ["msync", _] => media_not_yet(app, req, log).await,
+        ["msync", name] => {
+            let method = media::Method::parse(name).ok_or_else(|| {
+                let known: Vec<_> = media::Method::ALL.iter().map(|m| m.name()).collect();
+                HttpError::NotFound(format!(
+                    "unknown media sync method {name:?}; known: {}",
+                    known.join(", ")
+                ))
+            })?;
+            if method == media::Method::Begin {
+                require_method(&req, &[HttpMethod::POST, HttpMethod::GET], "GET, POST")?;
+            } else {
+                require_method(&req, &[HttpMethod::POST], "POST")?;
+            }
+            media_request(app, method, req, log).await
+        }
         _ => Err(HttpError::NotFound(path.clone())),
     }
 }
@@ -286,22 +301,70 @@ async fn sync_request(
     }
 }
 
-/// Media sync is not implemented yet. Authenticated clients get the
-/// protocol's in-band error (`{"data":null,"err":…}`), which the client shows
-/// to the user as is.
-async fn media_not_yet(
+/// Media sync. JSON results are wrapped as `{"data": …, "err": ""}`; a file
+/// name kioku refuses is answered in-band (`{"data": null, "err": why}`), the
+/// one media error the client shows verbatim; the rest map to statuses.
+async fn media_request(
     app: &App,
+    method: media::Method,
     req: Request<Incoming>,
     log: &mut RequestLog,
 ) -> Result<Reply, HttpError> {
+    let legacy_get = req.method() == HttpMethod::GET
+        && req.uri().query().is_some_and(|q| {
+            q.split('&')
+                .any(|p| p.starts_with("k=") || p.starts_with("v="))
+        });
+    if legacy_get {
+        return Err(HttpError::BadHeader(
+            "GET /msync/begin?k=…&v=… is the legacy media protocol (Anki 2.1.50–2.1.56); \
+             kioku speaks the current sync protocol (Anki 2.1.57 or later)"
+                .into(),
+        ));
+    }
     let header = sync_header(&req)?;
-    authenticate(app, &header, log)?;
-    let limit = app.config.payload_limit();
-    let body = encoding::read_body(req.into_body(), limit).await?;
-    log.bytes_in = body.len() as u64;
-    log.error = Some("media sync is not implemented yet".into());
-    Ok(json_reply(&json!({
-        "data": null,
-        "err": "This kioku server does not sync media yet; your collection syncs normally."
-    })))
+    let user = authenticate(app, &header, log)?;
+    let slot = app.store.user(user);
+    let result = match method {
+        media::Method::UploadChanges => {
+            let tmp = slot
+                .temp_path("media-upload")
+                .map_err(crate::store::StoreError::Io)?;
+            let limit = app.collection_limit();
+            match encoding::body_to_file(req.into_body(), tmp.clone(), limit).await {
+                Ok(encoding::UploadOutcome::Complete { compressed, .. }) => {
+                    log.bytes_in = compressed;
+                    media::upload_changes(&slot, tmp).await
+                }
+                Ok(encoding::UploadOutcome::TooLarge { compressed }) => {
+                    log.bytes_in = compressed;
+                    crate::store::remove_quietly(&tmp);
+                    return Err(HttpError::PayloadTooLarge { limit });
+                }
+                Err(e) => {
+                    crate::store::remove_quietly(&tmp);
+                    return Err(e);
+                }
+            }
+        }
+        media::Method::DownloadFiles => {
+            let input = json_input(req, app, log).await?;
+            let zip = media::download_files(&slot, input).await?;
+            let len = zip.len();
+            return Ok(Reply::Stream(encoding::file_body(zip, ()), len));
+        }
+        json_method => {
+            let input = json_input(req, app, log).await?;
+            media::json_request(&slot, json_method, input, header.k.clone()).await
+        }
+    };
+    match result {
+        Ok(data) => Ok(json_reply(&json!({ "data": data, "err": "" }))),
+        Err(MediaError::BadName(refused)) => {
+            let text = format!("kioku refused a media file: {refused}");
+            log.error = Some(text.clone());
+            Ok(json_reply(&json!({ "data": null, "err": text })))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

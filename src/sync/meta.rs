@@ -53,7 +53,8 @@ pub async fn meta(
         )));
     }
     let now = now_ms();
-    let (col, size, new_timezone) = slot
+    let user_dir = slot.dir().to_owned();
+    let (col, size, new_timezone, media_usn) = slot
         .run(move |state| {
             // The last committed state: a sync in progress (another device's)
             // is neither seen nor disturbed.
@@ -63,7 +64,9 @@ pub async fn meta(
                     crate::collection::uses_new_timezone(conn)?,
                 ))
             })?;
-            Ok((col, state.collection_size(), new_timezone))
+            let media_usn = crate::media::last_usn(&user_dir)
+                .map_err(|e| crate::store::StoreError::Io(std::io::Error::other(e)))?;
+            Ok((col, state.collection_size(), new_timezone, media_usn))
         })
         .await?;
     let refusal = if v < 9 {
@@ -85,7 +88,7 @@ pub async fn meta(
         cont: refusal.is_none(),
         host_num: 0,
         empty: col.empty,
-        media_usn: 0,
+        media_usn,
     };
     Ok(serde_json::to_value(out).expect("meta serialises"))
 }

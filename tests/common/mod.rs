@@ -36,6 +36,35 @@ pub struct Server {
     pub port: u16,
     pub base: PathBuf,
     log: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+fn spawn(
+    base: &std::path::Path,
+    port: u16,
+    log: &std::path::Path,
+    env: &[(String, String)],
+) -> Child {
+    let mut cmd = kioku();
+    cmd.arg("serve")
+        .env_clear()
+        .env("SYNC_USER1", "user:pass")
+        .env("SYNC_BASE", base)
+        .env("SYNC_HOST", "127.0.0.1")
+        .env("SYNC_PORT", port.to_string())
+        .stdin(Stdio::null())
+        .stdout(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap(),
+        )
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("kioku starts")
 }
 
 impl Server {
@@ -44,31 +73,38 @@ impl Server {
         let base = temp_dir("base");
         let port = free_port();
         let log = base.with_extension("log");
-        let mut cmd = kioku();
-        cmd.arg("serve")
-            .env_clear()
-            .env("SYNC_USER1", "user:pass")
-            .env("SYNC_BASE", &base)
-            .env("SYNC_HOST", "127.0.0.1")
-            .env("SYNC_PORT", port.to_string())
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("kioku starts");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = spawn(&base, port, &log, &env);
         let server = Server {
             child,
             port,
             base,
             log,
+            env,
         };
+        server.wait_healthy();
+        server
+    }
+
+    /// Stops kioku with SIGTERM (unless it already stopped) and starts it
+    /// again on the same folder and port.
+    pub fn restart(&mut self) {
+        if self.child.try_wait().unwrap().is_none() {
+            assert!(self.terminate().success(), "kioku exits 0 on SIGTERM");
+        }
+        self.child = spawn(&self.base, self.port, &self.log, &self.env);
+        self.wait_healthy();
+    }
+
+    fn wait_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(resp) = server.try_request("GET", "/health", &[], b"") {
+            if let Ok(resp) = self.try_request("GET", "/health", &[], b"") {
                 if resp.status == 200 {
-                    return server;
+                    return;
                 }
             }
             assert!(
@@ -257,6 +293,128 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         let start = eol + 2;
         out.extend_from_slice(&data[start..start + size]);
         data = &data[start + size + 2..];
+    }
+    out
+}
+
+impl Server {
+    /// A media-sync request: `anki-sync` header, zstd-compressed `body`.
+    pub fn msync(&self, method: &str, body: &[u8]) -> Response {
+        let header = format!(r#"{{"v":11,"k":"{HKEY}","c":"test,0,linux","s":"med"}}"#);
+        let body = zstd::bulk::compress(body, 1).unwrap();
+        self.request(
+            "POST",
+            &format!("/msync/{method}"),
+            &[
+                ("anki-sync", &header),
+                ("content-type", "application/octet-stream"),
+            ],
+            &body,
+        )
+    }
+
+    /// The user's media folder: `(name, size, sha1 hex)` sorted by name.
+    pub fn media_listing(&self) -> Vec<(String, u64, String)> {
+        use sha1::{Digest, Sha1};
+        let dir = self.base.join("user").join("media");
+        let mut out: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.map(|e| {
+                    let e = e.unwrap();
+                    let data = std::fs::read(e.path()).unwrap();
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        data.len() as u64,
+                        hex::encode(Sha1::digest(&data)),
+                    )
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// Every row of the user's media.db (`media` by name, then `meta`).
+    pub fn media_db_dump(&self) -> Vec<String> {
+        let path = self.base.join("user").join("media.db");
+        if !path.exists() {
+            return Vec::new();
+        }
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let mut rows: Vec<String> = conn
+            .prepare("select fname, hex(csum), size, usn, mtime from media order by fname")
+            .unwrap()
+            .query_map([], |r| {
+                Ok(format!(
+                    "{:?} {} {} {} {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let meta: String = conn
+            .query_row(
+                "select last_usn || ' ' || total_bytes || ' ' || total_nonempty_files from meta",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        rows.push(format!("meta {meta}"));
+        rows
+    }
+}
+
+/// A media upload zip as the client builds it: members `0`, `1`, … by
+/// position, `_meta` = `[[name, member or null], …]`.
+pub fn media_zip(files: &[(&str, Option<&[u8]>)], deflate: bool) -> Vec<u8> {
+    use std::io::Write as _;
+    let method = if deflate {
+        zip::CompressionMethod::Deflated
+    } else {
+        zip::CompressionMethod::Stored
+    };
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(method)
+        .large_file(false);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut meta = Vec::new();
+    for (i, (name, data)) in files.iter().enumerate() {
+        match data {
+            Some(data) => {
+                zip.start_file(i.to_string(), options).unwrap();
+                zip.write_all(data).unwrap();
+                meta.push(serde_json::json!([name, i.to_string()]));
+            }
+            None => meta.push(serde_json::json!([name, null])),
+        }
+    }
+    zip.start_file("_meta", options).unwrap();
+    zip.write_all(&serde_json::to_vec(&meta).unwrap()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+/// Unpacks a `downloadFiles` zip into `(real name, data)` in member order.
+pub fn media_unzip(bytes: Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read as _;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let meta: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_reader(zip.by_name("_meta").unwrap()).unwrap();
+    let mut out = Vec::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let member = f.name().unwrap().into_owned();
+        if member == "_meta" {
+            continue;
+        }
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        out.push((meta[&member].as_str().unwrap().to_owned(), data));
     }
     out
 }
