@@ -318,3 +318,47 @@ fn steps_without_a_session_key_are_bad_requests() {
     );
     assert_eq!(nokey.status("chunk", pad()), 400);
 }
+
+#[test]
+fn a_server_killed_mid_sync_restarts_with_the_collection_as_before() {
+    let mut server = Server::start(&[]);
+    let mid = basic_notetype_id(&server);
+    let path = server.base.join("user/collection.anki2");
+    let a = Sess {
+        server: &server,
+        skey: "A",
+    };
+    let before = meta(&a);
+    let usn = before["usn"].as_i64().unwrap();
+    a.ok("start", json!({"minUsn": usn, "lnewer": true}));
+    a.ok(
+        "applyGraves",
+        json!({"chunk": {"cards": [], "notes": [], "decks": [1]}}),
+    );
+    a.ok(
+        "applyChunk",
+        json!({"chunk": {"done": true, "notes": [note_row(9, mid, usn, "lost")], "cards": [card_row(10, 9, usn)]}}),
+    );
+    // kill -9: no chance to roll back or close anything.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    kioku::collection::register_unicase(&conn).unwrap();
+    let (notes, decks, col_usn): (i64, i64, i64) = conn
+        .query_row(
+            "select (select count(*) from notes), (select count(*) from decks where id = 1), usn from col",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (notes, decks, col_usn),
+        (0, 1, usn),
+        "the half-done sync left traces"
+    );
+    let ok: String = conn
+        .query_row("pragma integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
