@@ -48,16 +48,6 @@ fn upload(server: &Server, collection: &[u8]) -> Vec<u8> {
         .sync_body()
 }
 
-fn peak_rss_kib(server: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmHWM in /proc/<pid>/status")
-}
-
 fn notes_in(collection: &[u8]) -> i64 {
     let dir = temp_dir("count");
     let path = dir.join("c.anki2");
@@ -81,12 +71,12 @@ fn a_64_mib_upload_and_download_do_not_grow_server_memory_with_the_payload() {
     let server = Server::start(&[]);
     let collection = big_collection(&server, 64, "a");
     assert!(collection.len() > 60 << 20);
-    let baseline = peak_rss_kib(&server);
+    let baseline = server.peak_rss_kib();
     assert_eq!(upload(&server, &collection), b"OK");
     let downloaded = server.sync("download", HKEY, "{}").sync_body();
     assert_eq!(downloaded.len(), collection.len());
     assert_eq!(notes_in(&downloaded), notes_in(&collection));
-    let growth_mib = (peak_rss_kib(&server).saturating_sub(baseline)) / 1024;
+    let growth_mib = (server.peak_rss_kib().saturating_sub(baseline)) / 1024;
     println!("peak RSS growth over a 64 MiB upload + download: {growth_mib} MiB");
     assert!(growth_mib < 24, "server memory grew by {growth_mib} MiB");
 }

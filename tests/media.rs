@@ -278,16 +278,6 @@ fn a_batch_interrupted_by_a_crash_is_recorded_at_the_next_start() {
     );
 }
 
-fn peak_rss_kib(server: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmHWM in /proc/<pid>/status")
-}
-
 #[test]
 fn a_50_mb_file_uploads_and_downloads_without_growing_server_memory() {
     let server = Server::start(&[]);
@@ -295,7 +285,7 @@ fn a_50_mb_file_uploads_and_downloads_without_growing_server_memory() {
     let zip = media_zip(&[("small.bin", Some(b"small"))], false);
     assert_eq!(data(&upload(&server, &zip)), json!([1, 1]));
     assert_eq!(download(&server, &["small.bin"]).len(), 1);
-    let baseline = peak_rss_kib(&server);
+    let baseline = server.peak_rss_kib();
 
     // KIOKU_MEDIA_TEST_MB=100 checks the protocol's largest file.
     let mb: usize = std::env::var("KIOKU_MEDIA_TEST_MB")
@@ -308,14 +298,14 @@ fn a_50_mb_file_uploads_and_downloads_without_growing_server_memory() {
     let started = std::time::Instant::now();
     assert_eq!(data(&upload(&server, &zip)), json!([1, 2]));
     let up = started.elapsed();
-    let after_upload = peak_rss_kib(&server).saturating_sub(baseline) / 1024;
+    let after_upload = server.peak_rss_kib().saturating_sub(baseline) / 1024;
     drop(zip);
     let started = std::time::Instant::now();
     let got = download(&server, &["big.bin"]);
     let down = started.elapsed();
     assert_eq!(got.len(), 1);
     assert!(got[0].1 == big, "downloaded bytes differ");
-    let growth_mib = peak_rss_kib(&server).saturating_sub(baseline) / 1024;
+    let growth_mib = server.peak_rss_kib().saturating_sub(baseline) / 1024;
     println!("{mb} MB media: upload {up:?}, download {down:?}, peak RSS growth {growth_mib} MiB ({after_upload} MiB after the upload)");
     assert!(growth_mib <= 32, "server memory grew by {growth_mib} MiB");
 }
