@@ -22,6 +22,9 @@ pub const DEFAULT_MAX_PAYLOAD_MEGS: u64 = 100;
 pub const DEFAULT_LOG: &str = "info";
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
 pub const DEFAULT_SYNC_SESSION_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_TLS_PORT: u16 = 8443;
+pub const DEFAULT_TLS_NAME: &str = "kioku";
+pub const DEFAULT_TLS_CHECK_SECS: u64 = 60;
 
 /// Options of `kioku serve`. Every option can also come from the environment
 /// (the name in brackets) or from the TOML file given with `--config` (the key
@@ -30,7 +33,9 @@ pub const DEFAULT_SYNC_SESSION_TIMEOUT_SECS: u64 = 60;
 pub struct ServeArgs {
     /// TOML configuration file [env: KIOKU_CONFIG]. Keys: "host", "port",
     /// "base", "max_payload_megs", "users", "passwords_hashed", "log",
-    /// "shutdown_grace_secs", "sync_session_timeout_secs". Unknown keys are an error.
+    /// "shutdown_grace_secs", "sync_session_timeout_secs", "tls", "http",
+    /// "tls_port", "tls_name", "tls_cert", "tls_key", "tls_check_secs".
+    /// Unknown keys are an error.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -79,6 +84,41 @@ pub struct ServeArgs {
     /// [env: KIOKU_SYNC_SESSION_TIMEOUT_SECS] ["sync_session_timeout_secs"] (default 60).
     #[arg(long, value_name = "SECS")]
     pub sync_session_timeout_secs: Option<u64>,
+
+    /// Port of the HTTPS listener [env: KIOKU_TLS_PORT] ["tls_port"] (default 8443).
+    #[arg(long, value_name = "PORT")]
+    pub tls_port: Option<u16>,
+
+    /// Serve no HTTPS [env: KIOKU_NO_TLS, set to any value] ["tls" = false]
+    /// (default: HTTPS on).
+    #[arg(long)]
+    pub no_tls: bool,
+
+    /// Serve no plain HTTP (HTTPS only) [env: KIOKU_NO_HTTP, set to any value]
+    /// ["http" = false] (default: plain HTTP on).
+    #[arg(long)]
+    pub no_http: bool,
+
+    /// Host name of this machine for the generated certificate and the setup
+    /// page; NAME and NAME.local are both covered [env: KIOKU_TLS_NAME]
+    /// ["tls_name"] (default kioku).
+    #[arg(long, value_name = "NAME")]
+    pub tls_name: Option<String>,
+
+    /// Your own certificate chain (PEM) instead of the generated one; needs
+    /// --tls-key; reloaded when the file changes [env: KIOKU_TLS_CERT] ["tls_cert"].
+    #[arg(long, value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert [env: KIOKU_TLS_KEY] ["tls_key"].
+    #[arg(long, value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Seconds between checks of the certificate: re-issued when the
+    /// addresses change or expiry is near, reloaded when its files change
+    /// [env: KIOKU_TLS_CHECK_SECS] ["tls_check_secs"] (default 60).
+    #[arg(long, value_name = "SECS")]
+    pub tls_check_secs: Option<u64>,
 }
 
 /// One configured user: the name and the secret as written (a password, or a
@@ -104,6 +144,15 @@ pub struct Config {
     pub log: String,
     pub shutdown_grace_secs: u64,
     pub sync_session_timeout_secs: u64,
+    /// Serve HTTPS.
+    pub tls: bool,
+    /// Serve plain HTTP.
+    pub http: bool,
+    pub tls_port: u16,
+    pub tls_name: String,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_check_secs: u64,
 }
 
 impl Config {
@@ -144,6 +193,13 @@ struct Layer {
     log: Option<String>,
     shutdown_grace_secs: Option<u64>,
     sync_session_timeout_secs: Option<u64>,
+    tls: Option<bool>,
+    http: Option<bool>,
+    tls_port: Option<u16>,
+    tls_name: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_check_secs: Option<u64>,
     /// Where each value came from, for error messages (not a file key).
     #[serde(skip)]
     origin: HashMap<&'static str, String>,
@@ -165,6 +221,13 @@ impl Layer {
             log: args.log.clone(),
             shutdown_grace_secs: args.shutdown_grace_secs,
             sync_session_timeout_secs: args.sync_session_timeout_secs,
+            tls: args.no_tls.then_some(false),
+            http: args.no_http.then_some(false),
+            tls_port: args.tls_port,
+            tls_name: args.tls_name.clone(),
+            tls_cert: args.tls_cert.clone(),
+            tls_key: args.tls_key.clone(),
+            tls_check_secs: args.tls_check_secs,
             origin,
         }
     }
@@ -193,6 +256,13 @@ impl Layer {
                 "KIOKU_SYNC_SESSION_TIMEOUT_SECS",
                 "a whole number of seconds",
             )?,
+            tls: env("KIOKU_NO_TLS").map(|_| false),
+            http: env("KIOKU_NO_HTTP").map(|_| false),
+            tls_port: parse_env(env, "KIOKU_TLS_PORT", "a port number from 0 to 65535")?,
+            tls_name: env("KIOKU_TLS_NAME"),
+            tls_cert: env("KIOKU_TLS_CERT").map(PathBuf::from),
+            tls_key: env("KIOKU_TLS_KEY").map(PathBuf::from),
+            tls_check_secs: parse_env(env, "KIOKU_TLS_CHECK_SECS", "a whole number of seconds")?,
             origin: HashMap::new(),
         };
         layer.origin.insert("base", "SYNC_BASE".into());
@@ -239,7 +309,14 @@ impl Layer {
             passwords_hashed,
             log,
             shutdown_grace_secs,
-            sync_session_timeout_secs
+            sync_session_timeout_secs,
+            tls,
+            http,
+            tls_port,
+            tls_name,
+            tls_cert,
+            tls_key,
+            tls_check_secs
         );
         self
     }
@@ -286,10 +363,26 @@ impl Config {
             None => Layer::default(),
         };
         let merged = flags.over(environment.over(file));
-        Self::finish(merged)
+        Self::finish(merged, true)
     }
 
-    fn finish(layer: Layer) -> Result<Config, ConfigError> {
+    /// Like [`Config::load`], but without requiring a user (for `kioku cert`).
+    pub fn load_without_users(args: &ServeArgs) -> Result<Config, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok();
+        let flags = Layer::from_flags(args);
+        let environment = Layer::from_env(&env)?;
+        let file = match args
+            .config
+            .clone()
+            .or_else(|| env("KIOKU_CONFIG").map(PathBuf::from))
+        {
+            Some(path) => Layer::from_file(&path)?,
+            None => Layer::default(),
+        };
+        Self::finish(flags.over(environment.over(file)), false)
+    }
+
+    fn finish(layer: Layer, need_users: bool) -> Result<Config, ConfigError> {
         let origin = |key: &str| layer.origin.get(key).cloned().unwrap_or_else(|| key.into());
         let max_payload_megs = layer.max_payload_megs.unwrap_or(DEFAULT_MAX_PAYLOAD_MEGS);
         if max_payload_megs == 0 || max_payload_megs > 1 << 20 {
@@ -328,7 +421,33 @@ impl Config {
             }
             users.push(spec);
         }
-        if users.is_empty() {
+        let tls = layer.tls.unwrap_or(true);
+        let http = layer.http.unwrap_or(true);
+        if !tls && !http {
+            return Err(ConfigError::BadValue {
+                source_name: "--no-tls/--no-http (KIOKU_NO_TLS/KIOKU_NO_HTTP, tls/http)".into(),
+                message: "HTTPS and plain HTTP are both turned off; nothing would listen".into(),
+            });
+        }
+        if layer.tls_cert.is_some() != layer.tls_key.is_some() {
+            return Err(ConfigError::BadValue {
+                source_name:
+                    "--tls-cert/--tls-key (KIOKU_TLS_CERT/KIOKU_TLS_KEY, tls_cert/tls_key)".into(),
+                message: "give both the certificate and its key, or neither".into(),
+            });
+        }
+        let tls_name = layer.tls_name.unwrap_or_else(|| DEFAULT_TLS_NAME.into());
+        if tls_name.is_empty()
+            || !tls_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(ConfigError::BadValue {
+                source_name: "--tls-name (KIOKU_TLS_NAME, tls_name)".into(),
+                message: format!("{tls_name:?} is not a host name (letters, digits, '-', '.')"),
+            });
+        }
+        if users.is_empty() && need_users {
             return Err(ConfigError::NoUsers);
         }
         Ok(Config {
@@ -348,6 +467,16 @@ impl Config {
             sync_session_timeout_secs: layer
                 .sync_session_timeout_secs
                 .unwrap_or(DEFAULT_SYNC_SESSION_TIMEOUT_SECS),
+            tls,
+            http,
+            tls_port: layer.tls_port.unwrap_or(DEFAULT_TLS_PORT),
+            tls_name,
+            tls_cert: layer.tls_cert,
+            tls_key: layer.tls_key,
+            tls_check_secs: layer
+                .tls_check_secs
+                .unwrap_or(DEFAULT_TLS_CHECK_SECS)
+                .max(1),
         })
     }
 }

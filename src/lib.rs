@@ -11,4 +11,5 @@ pub mod http;
 pub mod media;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod users;

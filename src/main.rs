@@ -26,6 +26,27 @@ struct Cli {
 enum Command {
     /// Run the sync server. Point Anki at http://<this machine>:<port>/.
     Serve(ServeArgs),
+    /// Show, renew or export the TLS certificate (made on first use).
+    Cert {
+        #[command(subcommand)]
+        action: CertAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertAction {
+    /// Print the CA's SHA-256 fingerprint and the server certificate's names and expiry.
+    Show(ServeArgs),
+    /// Issue a new server certificate now (a running server picks it up at its next check).
+    Renew(ServeArgs),
+    /// Write the CA certificate to standard output.
+    Export {
+        /// pem, der (for `ca.crt`), or mobileconfig (iOS profile).
+        #[arg(long, value_name = "FORMAT", default_value = "pem")]
+        format: String,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -38,7 +59,77 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Cert { action } => match cert(action) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("kioku: error: {message}");
+                ExitCode::from(2)
+            }
+        },
     }
+}
+
+fn cert(action: CertAction) -> Result<(), String> {
+    use kioku::tls::{addrs, certs, profile};
+    use std::io::Write;
+    let args = match &action {
+        CertAction::Show(args) | CertAction::Renew(args) | CertAction::Export { args, .. } => {
+            args.clone()
+        }
+    };
+    let config = Config::load_without_users(&args).map_err(|e| e.to_string())?;
+    if config.tls_cert.is_some() {
+        return Err("a user certificate is configured (--tls-cert); kioku makes no CA then".into());
+    }
+    let dir = certs::dir(&config.base);
+    let sans = certs::wanted_sans(&config.tls_name, &addrs::current());
+    let ca = |dir: &std::path::Path| -> Result<Vec<u8>, String> {
+        certs::ensure_ca(dir)?;
+        certs::ca_der(dir).ok_or_else(|| "the CA certificate cannot be read".to_string())
+    };
+    match action {
+        CertAction::Show(_) => {
+            let ca_der = ca(&dir)?;
+            let leaf = match certs::leaf_info(&dir) {
+                Some(info) if dir.join("server.pem").exists() => info,
+                _ => certs::issue_leaf(&dir, &sans)?,
+            };
+            let expires = chrono::DateTime::from_timestamp(leaf.not_after, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            println!("folder:          {}", dir.display());
+            println!("CA SHA-256:      {}", certs::fingerprint(&ca_der));
+            println!("server names:    {}", leaf.sans.join(", "));
+            println!("server expires:  {expires}");
+            if leaf.sans != sans {
+                println!("(the addresses changed: a running server re-issues the certificate at its next check)");
+            }
+        }
+        CertAction::Renew(_) => {
+            let leaf = certs::issue_leaf(&dir, &sans)?;
+            println!(
+                "issued a new server certificate for {}",
+                leaf.sans.join(", ")
+            );
+        }
+        CertAction::Export { format, .. } => {
+            let der = ca(&dir)?;
+            let bytes = match format.as_str() {
+                "pem" => profile::pem(&der).into_bytes(),
+                "der" => der,
+                "mobileconfig" => profile::mobileconfig(&der).into_bytes(),
+                other => {
+                    return Err(format!(
+                        "--format {other:?}: expected pem, der or mobileconfig"
+                    ))
+                }
+            };
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| format!("cannot write: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
@@ -52,31 +143,61 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let tls = if config.tls {
+        Some(kioku::tls::Tls::new(&config)?)
+    } else {
+        None
+    };
     runtime.block_on(async move {
-        let addr = std::net::SocketAddr::new(config.host, config.port);
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        let bind = |port: u16, what: &'static str| async move {
+            let addr = std::net::SocketAddr::new(config.host, port);
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} ({what}): {e}"))
+        };
+        let plain = if config.http {
             let source = if std::env::var_os("SYNC_PORT").is_some() {
                 "SYNC_HOST/SYNC_PORT"
             } else {
                 "--host/--port"
             };
-            format!("cannot listen on {addr} ({source}): {e}")
-        })?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
+            Some(bind(config.port, source).await?)
+        } else {
+            None
+        };
+        let secure = if tls.is_some() {
+            Some(bind(config.tls_port, "--tls-port/KIOKU_TLS_PORT").await?)
+        } else {
+            None
+        };
+        let mut urls = Vec::new();
+        if let Some(l) = &plain {
+            urls.push(format!(
+                "http://{}/",
+                l.local_addr().map_err(|e| e.to_string())?
+            ));
+        }
+        if let Some(l) = &secure {
+            urls.push(format!(
+                "https://{}/",
+                l.local_addr().map_err(|e| e.to_string())?
+            ));
+        }
         tracing::info!(
-            addr = %local,
             base = %config.base.display(),
             users = users.len(),
             version = env!("CARGO_PKG_VERSION"),
-            "kioku is listening; point Anki at http://{local}/"
+            "kioku is listening; point Anki at {} (setup page at /)",
+            urls.join(" or ")
         );
         let app = Arc::new(App {
             config,
             users: Arc::new(users),
             store,
             started: Instant::now(),
+            tls,
         });
-        http::serve(app, listener, shutdown_signal()).await;
+        http::serve(app, plain, secure, shutdown_signal()).await;
         tracing::info!("stopped");
         Ok(())
     })

@@ -16,7 +16,8 @@ fn start_error(env: &[(&str, &str)]) -> (i32, String) {
         .env_clear()
         .env("SYNC_BASE", &base)
         .env("SYNC_HOST", "127.0.0.1")
-        .env("SYNC_PORT", "0");
+        .env("SYNC_PORT", "0")
+        .env("KIOKU_TLS_PORT", "0");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -64,7 +65,15 @@ fn a_data_folder_that_cannot_be_used_is_named_in_the_error() {
     let file = temp_dir("notdir").join("plain-file");
     std::fs::write(&file, b"x").unwrap();
     let out = kioku()
-        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+        .args([
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--tls-port",
+            "0",
+        ])
         .env_clear()
         .env("SYNC_USER1", "a:b")
         .env("SYNC_BASE", &file)

@@ -9,8 +9,10 @@ pub mod encoding;
 pub mod error;
 pub mod log;
 pub mod routes;
+pub mod setup;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +32,8 @@ pub struct App {
     pub users: Arc<Users>,
     pub store: Store,
     pub started: Instant,
+    /// The HTTPS side, when it is on.
+    pub tls: Option<Arc<crate::tls::Tls>>,
 }
 
 impl App {
@@ -45,44 +49,50 @@ impl App {
     }
 }
 
-/// Serves connections from `listener` until `shutdown` resolves, then stops
-/// accepting, lets in-flight requests finish for up to the configured grace
-/// period, and closes the collections.
-pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+/// Serves plain HTTP on `plain` and HTTPS on `tls` (each optional) until
+/// `shutdown` resolves, then stops accepting, lets in-flight requests finish
+/// for up to the configured grace period, and closes the collections.
+pub async fn serve(
+    app: Arc<App>,
+    plain: Option<TcpListener>,
+    tls: Option<TcpListener>,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
-    let sweeper = {
+    let mut tasks = vec![tokio::spawn({
         let app = app.clone();
-        tokio::spawn(async move {
+        async move {
             let timeout = app.session_timeout();
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
                 tick.tick().await;
                 crate::sync::session::expire_idle(&app.store, timeout).await;
             }
-        })
+        }
+    })];
+    let acceptor = match (&tls, &app.tls) {
+        (Some(_), Some(t)) => {
+            let checked = t.clone();
+            tasks.push(tokio::spawn(async move {
+                let t = checked;
+                let mut tick = tokio::time::interval(Duration::from_secs(t.check_secs()));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let t = t.clone();
+                    let _ = tokio::task::spawn_blocking(move || t.check()).await;
+                }
+            }));
+            Some(tokio_rustls::TlsAcceptor::from(t.server_config()))
+        }
+        _ => None,
     };
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        // E.g. out of file descriptors: back off, keep serving.
-                        tracing::warn!(error = %e, "accepting a connection failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                let app = app.clone();
-                let service = service_fn(move |req| {
-                    let app = app.clone();
-                    async move { Ok::<_, std::convert::Infallible>(routes::handle(app, req).await) }
-                });
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
-                    .serve_connection(TokioIo::new(stream), service);
+            accepted = accept(plain.as_ref()) => {
+                let Some((stream, peer)) = accepted else { continue };
+                let conn = connection(app.clone(), stream);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
@@ -90,10 +100,25 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
                     }
                 });
             }
+            accepted = accept(tls.as_ref()) => {
+                let Some((stream, peer)) = accepted else { continue };
+                let acceptor = acceptor.clone().expect("a TLS listener has an acceptor");
+                let watcher = graceful.watcher();
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let Some(stream) = crate::tls::handshake(&acceptor, stream, peer).await else {
+                        return;
+                    };
+                    if let Err(e) = watcher.watch(connection(app, stream)).await {
+                        tracing::debug!(%peer, error = %e, "TLS connection ended with an error");
+                    }
+                });
+            }
             _ = &mut shutdown => break,
         }
     }
-    drop(listener);
+    drop(plain);
+    drop(tls);
     let grace = Duration::from_secs(app.config.shutdown_grace_secs);
     tracing::info!(
         grace_secs = grace.as_secs(),
@@ -103,6 +128,42 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
         _ = graceful.shutdown() => tracing::info!("all connections finished"),
         _ = tokio::time::sleep(grace) => tracing::warn!("grace period over; closing remaining connections"),
     }
-    sweeper.abort();
+    for task in tasks {
+        task.abort();
+    }
     app.store.close_all().await;
+}
+
+/// The next connection on `listener`; pends forever without one. `None`
+/// after an accept error (e.g. out of file descriptors), after a pause.
+async fn accept(listener: Option<&TcpListener>) -> Option<(tokio::net::TcpStream, SocketAddr)> {
+    let Some(listener) = listener else {
+        return std::future::pending().await;
+    };
+    match listener.accept().await {
+        Ok(pair) => Some(pair),
+        Err(e) => {
+            tracing::warn!(error = %e, "accepting a connection failed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            None
+        }
+    }
+}
+
+/// One HTTP/1.1 connection over `io`, served by [`routes::handle`].
+fn connection<I>(
+    app: Arc<App>,
+    io: I,
+) -> impl hyper_util::server::graceful::GracefulConnection<Error = hyper::Error> + Send + 'static
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let app = app.clone();
+        async move { Ok::<_, std::convert::Infallible>(routes::handle(app, req).await) }
+    });
+    http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(io), service)
 }

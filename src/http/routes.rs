@@ -1,5 +1,6 @@
 //! Routing by path: `/sync/<method>` to [`crate::sync`], `/msync/<method>`
-//! to [`crate::media`], `GET /health`; everything else is 404.
+//! to [`crate::media`], `GET /health`, the setup page `/` and the CA files
+//! (`/ca.pem`, `/ca.crt`, `/kioku.mobileconfig`); everything else is 404.
 //! Here the request's encoding is undone (header, zstd, JSON) before a sync
 //! handler runs, and its answer encoded again.
 
@@ -28,6 +29,8 @@ enum Reply {
     Stream(encoding::ChannelBody, u64),
     /// Plain JSON (health).
     Json(Value),
+    /// A page or file: content type, body, and the file name to save it as.
+    File(&'static str, Bytes, Option<&'static str>),
 }
 
 /// Handles one request; never fails (errors become statuses here).
@@ -87,6 +90,18 @@ fn frame(
             ok.header(CONTENT_TYPE, "application/json"),
             full(Bytes::from(value.to_string())),
         ),
+        Reply::File(content_type, body, name) => {
+            let mut b = ok
+                .header(CONTENT_TYPE, content_type)
+                .header("cache-control", "no-store");
+            if let Some(name) = name {
+                b = b.header(
+                    "content-disposition",
+                    format!("attachment; filename=\"{name}\""),
+                );
+            }
+            (StatusCode::OK, b, full(body))
+        }
     }
 }
 
@@ -105,6 +120,51 @@ async fn route(
                 "uptime_secs": app.started.elapsed().as_secs(),
                 "users": app.users.len(),
             })))
+        }
+        [""] => {
+            require_method(&req, &[HttpMethod::GET, HttpMethod::HEAD], "GET")?;
+            let header = |name: &str| {
+                req.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let accept = header("accept-language").unwrap_or_default();
+            let host = header("host").or_else(|| req.uri().authority().map(|a| a.to_string()));
+            let html = super::setup::page(app, &accept, host.as_deref());
+            Ok(Reply::File(
+                "text/html; charset=utf-8",
+                Bytes::from(html),
+                None,
+            ))
+        }
+        [file @ ("ca.pem" | "ca.crt" | "kioku.mobileconfig")] => {
+            require_method(&req, &[HttpMethod::GET, HttpMethod::HEAD], "GET")?;
+            let ca = app
+                .tls
+                .as_ref()
+                .and_then(|t| t.status().ca_der.clone())
+                .ok_or_else(|| {
+                    HttpError::NotFound(format!("{path}: this server has no CA of its own"))
+                })?;
+            use crate::tls::profile;
+            Ok(match *file {
+                "ca.pem" => Reply::File(
+                    "application/x-pem-file",
+                    Bytes::from(profile::pem(&ca)),
+                    Some("ca.pem"),
+                ),
+                "ca.crt" => Reply::File(
+                    "application/x-x509-ca-cert",
+                    Bytes::from(ca),
+                    Some("ca.crt"),
+                ),
+                _ => Reply::File(
+                    "application/x-apple-aspen-config",
+                    Bytes::from(profile::mobileconfig(&ca)),
+                    Some("kioku.mobileconfig"),
+                ),
+            })
         }
         ["sync", name] => {
             let method = Method::parse(name).ok_or_else(|| {

@@ -34,6 +34,8 @@ pub fn kioku() -> Command {
 pub struct Server {
     pub child: Child,
     pub port: u16,
+    /// The HTTPS port (see tests/tls.rs).
+    pub tls_port: u16,
     pub base: PathBuf,
     log: PathBuf,
     env: Vec<(String, String)>,
@@ -42,6 +44,7 @@ pub struct Server {
 fn spawn(
     base: &std::path::Path,
     port: u16,
+    tls_port: u16,
     log: &std::path::Path,
     env: &[(String, String)],
 ) -> Child {
@@ -52,6 +55,7 @@ fn spawn(
         .env("SYNC_BASE", base)
         .env("SYNC_HOST", "127.0.0.1")
         .env("SYNC_PORT", port.to_string())
+        .env("KIOKU_TLS_PORT", tls_port.to_string())
         .stdin(Stdio::null())
         .stdout(
             std::fs::OpenOptions::new()
@@ -77,16 +81,54 @@ impl Server {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let child = spawn(&base, port, &log, &env);
-        let server = Server {
+        let tls_port = free_port();
+        let child = spawn(&base, port, tls_port, &log, &env);
+        let mut server = Server {
             child,
             port,
+            tls_port,
             base,
             log,
             env,
         };
+        // Two ports picked free may be taken by a parallel test before kioku
+        // binds them: then kioku exits at once, and we try other ports.
+        for _ in 0..5 {
+            if server.wait_healthy_unless_exited() {
+                return server;
+            }
+            server.port = free_port();
+            server.tls_port = free_port();
+            server.child = spawn(
+                &server.base,
+                server.port,
+                server.tls_port,
+                &server.log,
+                &server.env,
+            );
+        }
         server.wait_healthy();
         server
+    }
+
+    /// Waits for /health; false if kioku exited first.
+    fn wait_healthy_unless_exited(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(resp) = self.try_request("GET", "/health", &[], b"") {
+                if resp.status == 200 {
+                    return true;
+                }
+            }
+            if self.child.try_wait().unwrap().is_some() {
+                return false;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kioku did not answer /health in 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Stops kioku with SIGTERM (unless it already stopped) and starts it
@@ -95,7 +137,7 @@ impl Server {
         if self.child.try_wait().unwrap().is_none() {
             assert!(self.terminate().success(), "kioku exits 0 on SIGTERM");
         }
-        self.child = spawn(&self.base, self.port, &self.log, &self.env);
+        self.child = spawn(&self.base, self.port, self.tls_port, &self.log, &self.env);
         self.wait_healthy();
     }
 

@@ -245,6 +245,21 @@ class KiokuServer(_Server):
     name = "kioku"
     clean_exit_required = True
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: the HTTPS port (kioku serves HTTPS beside plain HTTP)
+        self.tls_port = free_port()
+
+    @property
+    def https_endpoint(self) -> str:
+        return f"https://localhost:{self.tls_port}/"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in super().env().items() if not k.startswith("KIOKU_TLS_")}
+        env["KIOKU_TLS_PORT"] = str(self.tls_port)
+        env.update({k: v for k, v in self.extra_env.items() if k.startswith("KIOKU_TLS_")})
+        return env
+
     def _argv(self) -> list[str]:
         return [kioku_bin(), "serve"]
 
