@@ -447,6 +447,17 @@ impl Config {
                 message: format!("{tls_name:?} is not a host name (letters, digits, '-', '.')"),
             });
         }
+        if tls && layer.tls_cert.is_none() {
+            if let Some(u) = users.iter().find(|u| u.name == "tls") {
+                return Err(ConfigError::BadValue {
+                    source_name: u.source.clone(),
+                    message: "the user name \"tls\" is taken by the certificate folder \
+                              <base>/tls while kioku makes its own certificates; \
+                              rename the user, or use --no-tls or --tls-cert/--tls-key"
+                        .into(),
+                });
+            }
+        }
         if users.is_empty() && need_users {
             return Err(ConfigError::NoUsers);
         }
@@ -528,6 +539,35 @@ mod tests {
         assert!(!c.passwords_hashed);
         assert_eq!(c.users[0].name, "me");
         assert_eq!(c.users[0].secret, "pw");
+        assert!(c.tls && c.http);
+        assert_eq!((c.tls_port, c.tls_name.as_str()), (8443, "kioku"));
+        assert_eq!(c.tls_check_secs, 60);
+        assert!(c.tls_cert.is_none());
+    }
+
+    #[test]
+    fn tls_settings_layer_like_the_others() {
+        let dir = tempdir();
+        let file = dir.join("kioku.toml");
+        std::fs::write(
+            &file,
+            "tls_port = 9443\nhttp = false\ntls_name = \"box\"\nusers = [\"tls:1\"]\n\
+             tls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n",
+        )
+        .unwrap();
+        let mut args = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let c = load(&args, &[]).unwrap();
+        assert_eq!((c.tls_port, c.http, c.tls), (9443, false, true));
+        assert_eq!(c.tls_name, "box");
+        assert_eq!(c.tls_cert, Some(PathBuf::from("/c.pem")));
+        let c = load(&args, &[("KIOKU_TLS_PORT", "7443")]).unwrap();
+        assert_eq!(c.tls_port, 7443);
+        args.tls_port = Some(6443);
+        let c = load(&args, &[("KIOKU_TLS_PORT", "7443")]).unwrap();
+        assert_eq!(c.tls_port, 6443);
     }
 
     #[test]
@@ -621,6 +661,30 @@ mod tests {
                 "SYNC_USER2",
             ),
             (&[("SYNC_USER1", "a:")], "SYNC_USER1"),
+            (
+                &[("SYNC_USER1", "a:1"), ("SYNC_USER2", "tls:2")],
+                "SYNC_USER2",
+            ),
+            (
+                &[
+                    ("SYNC_USER1", "a:1"),
+                    ("KIOKU_NO_TLS", "1"),
+                    ("KIOKU_NO_HTTP", "1"),
+                ],
+                "--no-tls",
+            ),
+            (
+                &[("SYNC_USER1", "a:1"), ("KIOKU_TLS_CERT", "/c.pem")],
+                "--tls-cert",
+            ),
+            (
+                &[("SYNC_USER1", "a:1"), ("KIOKU_TLS_NAME", "bad name")],
+                "--tls-name",
+            ),
+            (
+                &[("SYNC_USER1", "a:1"), ("KIOKU_TLS_PORT", "x")],
+                "KIOKU_TLS_PORT",
+            ),
         ];
         for (env, name) in cases {
             let err = load(&ServeArgs::default(), env).unwrap_err().to_string();
