@@ -165,6 +165,19 @@ fn tls12_and_tls13_handshake_and_verify_against_the_device_ca() {
             println!("{version} {suite}: accepted");
         }
     }
+    // Nothing without forward secrecy or with CBC is offered.
+    for suite in [
+        "AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES128-SHA",
+        "ECDHE-ECDSA-AES256-SHA384",
+    ] {
+        let out = s_client(server.tls_port, &["-tls1_2", "-cipher", suite], "");
+        assert!(
+            out.contains("no peer certificate available"),
+            "{suite} was accepted: {out}"
+        );
+        println!("-tls1_2 {suite}: refused");
+    }
 }
 
 #[test]
