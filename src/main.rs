@@ -14,9 +14,20 @@ use kioku::http::{self, App};
 use kioku::store::Store;
 use kioku::users::Users;
 
+/// `kioku --version`: the version, the git commit it was built from and the
+/// target it was built for (see build.rs).
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("KIOKU_GIT_COMMIT"),
+    ", target ",
+    env!("KIOKU_TARGET"),
+    ")"
+);
+
 /// kioku (記憶): a self-hosted Anki sync server.
 #[derive(Parser)]
-#[command(name = "kioku", version, about, long_about = None)]
+#[command(name = "kioku", version = LONG_VERSION, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
