@@ -145,14 +145,11 @@ pub struct NotetypeShape {
 /// The field count and sort field of notetype `id`, if it exists.
 pub fn notetype_shape(conn: &Connection, id: i64) -> Result<Option<NotetypeShape>> {
     use prost::Message;
+    use rusqlite::OptionalExtension;
     let config: Option<Vec<u8>> = conn
         .prepare_cached("select config from notetypes where id = ?1")?
         .query_row([id], |r| r.get(0))
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
+        .optional()?;
     let Some(config) = config else {
         return Ok(None);
     };

@@ -273,7 +273,7 @@ impl UserState {
     /// download is streaming that file.
     pub fn checkpoint_if_unpinned(&mut self) -> Result<(), StoreError> {
         if let (Some(conn), false) = (&self.conn, self.pinned()) {
-            conn.query_row("pragma wal_checkpoint(truncate)", [], |_| Ok(()))?;
+            checkpoint(conn)?;
         }
         Ok(())
     }
@@ -284,7 +284,7 @@ impl UserState {
         let pinned = self.pinned();
         if let Some(conn) = self.conn.take() {
             if !pinned {
-                conn.query_row("pragma wal_checkpoint(truncate)", [], |_| Ok(()))?;
+                checkpoint(&conn)?;
                 // Let SQLite remove the (now empty) WAL when it closes.
                 conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
             }
@@ -325,7 +325,7 @@ impl UserState {
         let conn = self.collection(now_ms)?;
         collection::bump_for_download(conn, now_ms)?;
         if !pinned {
-            conn.query_row("pragma wal_checkpoint(truncate)", [], |_| Ok(()))?;
+            checkpoint(conn)?;
             let file = File::open(&path)?;
             let len = file.metadata()?.len();
             pins.fetch_add(1, Ordering::SeqCst);
@@ -349,6 +349,12 @@ impl UserState {
         remove_quietly(&snapshot);
         result
     }
+}
+
+/// Moves everything committed in the WAL into the collection file and
+/// empties the WAL.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("pragma wal_checkpoint(truncate)", [], |_| Ok(()))
 }
 
 /// fsyncs `tmp`, renames it to `dest` and fsyncs the folder, so after a crash

@@ -69,9 +69,7 @@ fn gather(session: &Session, conn: &Connection) -> Result<Value, SyncError> {
         "tags": tags,
     });
     if !session.client_is_newer {
-        let crt: i64 = conn
-            .query_row("select crt from col", [], |r| r.get(0))
-            .map_err(crate::collection::CollectionError::from)?;
+        let crt: i64 = conn.query_row("select crt from col", [], |r| r.get(0))?;
         out["conf"] = Value::Object(legacy::load_config(conn)?);
         out["crt"] = json!(crt);
     }
@@ -140,8 +138,7 @@ fn merge(session: &Session, conn: &Connection, changes: Changes) -> Result<(), S
         legacy::register_tag(conn, tag, usn)?;
     }
     if let Some(crt) = changes.crt {
-        conn.execute("update col set crt = ?1", [crt])
-            .map_err(crate::collection::CollectionError::from)?;
+        conn.execute("update col set crt = ?1", [crt])?;
     }
     if let Some(conf) = changes.conf {
         legacy::replace_config(conn, &conf, usn, now_secs)?;

@@ -82,9 +82,7 @@ fn counts_json(c: &Counts) -> Value {
 
 fn server_counts(conn: &Connection) -> Result<Counts, SyncError> {
     let count = |table: &str| -> Result<i64, SyncError> {
-        Ok(conn
-            .query_row(&format!("select count(*) from {table}"), [], |r| r.get(0))
-            .map_err(crate::collection::CollectionError::from)?)
+        Ok(conn.query_row(&format!("select count(*) from {table}"), [], |r| r.get(0))?)
     };
     Ok((
         [0, 0, 0],
@@ -100,13 +98,11 @@ fn server_counts(conn: &Connection) -> Result<Counts, SyncError> {
 
 fn has_pending_usn(conn: &Connection) -> Result<bool, SyncError> {
     for table in USN_TABLES {
-        let pending: bool = conn
-            .query_row(
-                &format!("select exists(select 1 from {table} where usn = -1)"),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(crate::collection::CollectionError::from)?;
+        let pending: bool = conn.query_row(
+            &format!("select exists(select 1 from {table} where usn = -1)"),
+            [],
+            |r| r.get(0),
+        )?;
         if pending {
             tracing::warn!(table, "rows with usn -1 on the server");
             return Ok(true);
@@ -121,8 +117,7 @@ fn has_pending_usn(conn: &Connection) -> Result<bool, SyncError> {
 pub async fn finish(slot: &UserSlot, skey: &str) -> Result<Value, SyncError> {
     let now = now_ms();
     step_then(slot, skey, move |_, conn| {
-        conn.execute("update col set ls = ?1, mod = ?1, usn = usn + 1", [now])
-            .map_err(crate::collection::CollectionError::from)?;
+        conn.execute("update col set ls = ?1, mod = ?1, usn = usn + 1", [now])?;
         Ok(((), After::Commit))
     })
     .await?;

@@ -114,6 +114,12 @@ impl From<crate::collection::legacy::LegacyError> for SyncError {
     }
 }
 
+impl From<rusqlite::Error> for SyncError {
+    fn from(e: rusqlite::Error) -> Self {
+        CollectionError::from(e).into()
+    }
+}
+
 impl From<CollectionError> for SyncError {
     fn from(e: CollectionError) -> Self {
         SyncError::Store(StoreError::Collection(e))
