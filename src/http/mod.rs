@@ -92,7 +92,7 @@ pub async fn serve(
         tokio::select! {
             accepted = accept(plain.as_ref()) => {
                 let Some((stream, peer)) = accepted else { continue };
-                let conn = connection(app.clone(), stream);
+                let conn = connection(app.clone(), stream, peer);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
@@ -109,7 +109,7 @@ pub async fn serve(
                     let Some(stream) = crate::tls::handshake(&acceptor, stream, peer).await else {
                         return;
                     };
-                    if let Err(e) = watcher.watch(connection(app, stream)).await {
+                    if let Err(e) = watcher.watch(connection(app, stream, peer)).await {
                         tracing::debug!(%peer, error = %e, "TLS connection ended with an error");
                     }
                 });
@@ -150,15 +150,23 @@ async fn accept(listener: Option<&TcpListener>) -> Option<(tokio::net::TcpStream
     }
 }
 
-/// One HTTP/1.1 connection over `io`, served by [`routes::handle`].
+/// The TCP peer of the connection a request arrived on, stored in each
+/// request's extensions (`req.extensions().get::<ClientAddr>()`). It is the
+/// direct peer: a reverse proxy's address when kioku sits behind one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// One HTTP/1.1 connection over `io` from `peer`, served by [`routes::handle`].
 fn connection<I>(
     app: Arc<App>,
     io: I,
+    peer: SocketAddr,
 ) -> impl hyper_util::server::graceful::GracefulConnection<Error = hyper::Error> + Send + 'static
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| {
+    let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ClientAddr(peer));
         let app = app.clone();
         async move { Ok::<_, std::convert::Infallible>(routes::handle(app, req).await) }
     });
