@@ -25,6 +25,13 @@ pub const DEFAULT_SYNC_SESSION_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_TLS_PORT: u16 = 8443;
 pub const DEFAULT_TLS_NAME: &str = "kioku";
 pub const DEFAULT_TLS_CHECK_SECS: u64 = 60;
+// Backups (see `crate::backup` and the README's Backups section).
+pub const DEFAULT_BACKUP_KEEP_UPLOAD: u32 = 5;
+pub const DEFAULT_BACKUP_KEEP_DAILY: u32 = 7;
+pub const DEFAULT_BACKUP_HOUR: u32 = 4;
+pub const DEFAULT_BACKUP_CHECK_SECS: u64 = 600;
+/// The most snapshots of one kind a user may keep.
+pub const MAX_BACKUP_KEEP: u32 = 1000;
 
 /// Options of `kioku serve`. Every option can also come from the environment
 /// (the name in brackets) or from the TOML file given with `--config` (the key
@@ -34,8 +41,9 @@ pub struct ServeArgs {
     /// TOML configuration file [env: KIOKU_CONFIG]. Keys: "host", "port",
     /// "base", "max_payload_megs", "users", "passwords_hashed", "log",
     /// "shutdown_grace_secs", "sync_session_timeout_secs", "tls", "http",
-    /// "tls_port", "tls_name", "tls_cert", "tls_key", "tls_check_secs".
-    /// Unknown keys are an error.
+    /// "tls_port", "tls_name", "tls_cert", "tls_key", "tls_check_secs",
+    /// "backups", "backup_keep_upload", "backup_keep_daily", "backup_hour",
+    /// "backup_check_secs". Unknown keys are an error.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -119,6 +127,36 @@ pub struct ServeArgs {
     /// [env: KIOKU_TLS_CHECK_SECS] ["tls_check_secs"] (default 60).
     #[arg(long, value_name = "SECS")]
     pub tls_check_secs: Option<u64>,
+
+    /// Take no snapshots of collections (a restore still keeps the collection
+    /// it replaces) [env: KIOKU_NO_BACKUPS, set to any value] ["backups" =
+    /// false] (default: backups on).
+    #[arg(long)]
+    pub no_backups: bool,
+
+    /// Snapshots kept per user of collections a full upload replaced (and,
+    /// counted separately, of collections a restore replaced); 0 takes none
+    /// before uploads [env: KIOKU_BACKUP_KEEP_UPLOAD] ["backup_keep_upload"]
+    /// (default 5).
+    #[arg(long, value_name = "N")]
+    pub backup_keep_upload: Option<u32>,
+
+    /// Daily snapshots kept per user; 0 takes none
+    /// [env: KIOKU_BACKUP_KEEP_DAILY] ["backup_keep_daily"] (default 7).
+    #[arg(long, value_name = "N")]
+    pub backup_keep_daily: Option<u32>,
+
+    /// Hour (0-23, this machine's local time) at which a backup day starts:
+    /// each user whose collection changed since their last daily snapshot
+    /// gets one at the first check after it [env: KIOKU_BACKUP_HOUR]
+    /// ["backup_hour"] (default 4).
+    #[arg(long, value_name = "HOUR")]
+    pub backup_hour: Option<u32>,
+
+    /// Seconds between checks for due daily snapshots
+    /// [env: KIOKU_BACKUP_CHECK_SECS] ["backup_check_secs"] (default 600).
+    #[arg(long, value_name = "SECS")]
+    pub backup_check_secs: Option<u64>,
 }
 
 /// One configured user: the name and the secret as written (a password, or a
@@ -153,6 +191,36 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_check_secs: u64,
+    /// Snapshots of collections (see `crate::backup`).
+    pub backups: BackupSettings,
+}
+
+/// When snapshots are taken and how many are kept (see `crate::backup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupSettings {
+    /// Off: kioku takes no snapshots on its own (a restore still keeps the
+    /// collection it replaces).
+    pub enabled: bool,
+    /// How many snapshots of kind `upload` (and of kind `restore`) to keep.
+    pub keep_upload: u32,
+    /// How many daily snapshots to keep; 0 takes none.
+    pub keep_daily: u32,
+    /// Local hour at which a backup day starts.
+    pub daily_hour: u32,
+    /// Seconds between checks for due daily snapshots.
+    pub check_secs: u64,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings {
+            enabled: true,
+            keep_upload: DEFAULT_BACKUP_KEEP_UPLOAD,
+            keep_daily: DEFAULT_BACKUP_KEEP_DAILY,
+            daily_hour: DEFAULT_BACKUP_HOUR,
+            check_secs: DEFAULT_BACKUP_CHECK_SECS,
+        }
+    }
 }
 
 impl Config {
@@ -200,6 +268,11 @@ struct Layer {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_check_secs: Option<u64>,
+    backups: Option<bool>,
+    backup_keep_upload: Option<u32>,
+    backup_keep_daily: Option<u32>,
+    backup_hour: Option<u32>,
+    backup_check_secs: Option<u64>,
     /// Where each value came from, for error messages (not a file key).
     #[serde(skip)]
     origin: HashMap<&'static str, String>,
@@ -228,6 +301,11 @@ impl Layer {
             tls_cert: args.tls_cert.clone(),
             tls_key: args.tls_key.clone(),
             tls_check_secs: args.tls_check_secs,
+            backups: args.no_backups.then_some(false),
+            backup_keep_upload: args.backup_keep_upload,
+            backup_keep_daily: args.backup_keep_daily,
+            backup_hour: args.backup_hour,
+            backup_check_secs: args.backup_check_secs,
             origin,
         }
     }
@@ -263,6 +341,15 @@ impl Layer {
             tls_cert: env("KIOKU_TLS_CERT").map(PathBuf::from),
             tls_key: env("KIOKU_TLS_KEY").map(PathBuf::from),
             tls_check_secs: parse_env(env, "KIOKU_TLS_CHECK_SECS", "a whole number of seconds")?,
+            backups: env("KIOKU_NO_BACKUPS").map(|_| false),
+            backup_keep_upload: parse_env(env, "KIOKU_BACKUP_KEEP_UPLOAD", "a whole number")?,
+            backup_keep_daily: parse_env(env, "KIOKU_BACKUP_KEEP_DAILY", "a whole number")?,
+            backup_hour: parse_env(env, "KIOKU_BACKUP_HOUR", "an hour from 0 to 23")?,
+            backup_check_secs: parse_env(
+                env,
+                "KIOKU_BACKUP_CHECK_SECS",
+                "a whole number of seconds",
+            )?,
             origin: HashMap::new(),
         };
         layer.origin.insert("base", "SYNC_BASE".into());
@@ -316,7 +403,12 @@ impl Layer {
             tls_name,
             tls_cert,
             tls_key,
-            tls_check_secs
+            tls_check_secs,
+            backups,
+            backup_keep_upload,
+            backup_keep_daily,
+            backup_hour,
+            backup_check_secs
         );
         self
     }
@@ -384,6 +476,7 @@ impl Config {
 
     fn finish(layer: Layer, need_users: bool) -> Result<Config, ConfigError> {
         let origin = |key: &str| layer.origin.get(key).cloned().unwrap_or_else(|| key.into());
+        let backups = backup_settings(&layer)?;
         let max_payload_megs = layer.max_payload_megs.unwrap_or(DEFAULT_MAX_PAYLOAD_MEGS);
         if max_payload_megs == 0 || max_payload_megs > 1 << 20 {
             return Err(ConfigError::BadValue {
@@ -461,6 +554,7 @@ impl Config {
         if users.is_empty() && need_users {
             return Err(ConfigError::NoUsers);
         }
+
         Ok(Config {
             host: layer
                 .host
@@ -488,8 +582,50 @@ impl Config {
                 .tls_check_secs
                 .unwrap_or(DEFAULT_TLS_CHECK_SECS)
                 .max(1),
+            backups,
         })
     }
+}
+
+/// The backup settings of a merged layer, checked.
+fn backup_settings(layer: &Layer) -> Result<BackupSettings, ConfigError> {
+    let bad = |source_name: &str, message: String| ConfigError::BadValue {
+        source_name: source_name.into(),
+        message,
+    };
+    let keep = |value: Option<u32>, default: u32, source_name: &str| match value {
+        Some(n) if n > MAX_BACKUP_KEEP => Err(bad(
+            source_name,
+            format!("{n} is more than {MAX_BACKUP_KEEP} snapshots"),
+        )),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    };
+    let daily_hour = layer.backup_hour.unwrap_or(DEFAULT_BACKUP_HOUR);
+    if daily_hour > 23 {
+        return Err(bad(
+            "--backup-hour (KIOKU_BACKUP_HOUR, backup_hour)",
+            format!("{daily_hour} is not an hour from 0 to 23"),
+        ));
+    }
+    Ok(BackupSettings {
+        enabled: layer.backups.unwrap_or(true),
+        keep_upload: keep(
+            layer.backup_keep_upload,
+            DEFAULT_BACKUP_KEEP_UPLOAD,
+            "--backup-keep-upload (KIOKU_BACKUP_KEEP_UPLOAD, backup_keep_upload)",
+        )?,
+        keep_daily: keep(
+            layer.backup_keep_daily,
+            DEFAULT_BACKUP_KEEP_DAILY,
+            "--backup-keep-daily (KIOKU_BACKUP_KEEP_DAILY, backup_keep_daily)",
+        )?,
+        daily_hour,
+        check_secs: layer
+            .backup_check_secs
+            .unwrap_or(DEFAULT_BACKUP_CHECK_SECS)
+            .max(1),
+    })
 }
 
 /// Splits `name:secret` at the first colon and checks the name can safely be a
@@ -689,6 +825,53 @@ mod tests {
         for (env, name) in cases {
             let err = load(&ServeArgs::default(), env).unwrap_err().to_string();
             assert!(err.starts_with(name), "{env:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn backup_settings_layer_like_the_others_and_are_checked() {
+        let c = load(&ServeArgs::default(), &[("SYNC_USER1", "a:1")]).unwrap();
+        assert_eq!(c.backups, BackupSettings::default());
+        assert_eq!((c.backups.keep_upload, c.backups.keep_daily), (5, 7));
+        let dir = tempdir();
+        let file = dir.join("kioku.toml");
+        std::fs::write(
+            &file,
+            "backups = false\nbackup_keep_upload = 2\nbackup_hour = 3\nbackup_check_secs = 0\n",
+        )
+        .unwrap();
+        let mut args = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let c = load(
+            &args,
+            &[("SYNC_USER1", "a:1"), ("KIOKU_BACKUP_KEEP_UPLOAD", "9")],
+        )
+        .unwrap();
+        assert!(!c.backups.enabled);
+        assert_eq!(c.backups.keep_upload, 9, "env over file");
+        assert_eq!(c.backups.daily_hour, 3);
+        assert_eq!(c.backups.check_secs, 1, "at least one second");
+        args.backup_keep_upload = Some(1);
+        let c = load(
+            &args,
+            &[("SYNC_USER1", "a:1"), ("KIOKU_BACKUP_KEEP_UPLOAD", "9")],
+        )
+        .unwrap();
+        assert_eq!(c.backups.keep_upload, 1, "flag over env");
+        for (var, value) in [
+            ("KIOKU_BACKUP_HOUR", "24"),
+            ("KIOKU_BACKUP_KEEP_DAILY", "1001"),
+            ("KIOKU_BACKUP_KEEP_DAILY", "-1"),
+        ] {
+            let err = load(
+                &ServeArgs::default(),
+                &[("SYNC_USER1", "a:1"), (var, value)],
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(var), "{var}={value}: {err}");
         }
     }
 

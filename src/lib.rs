@@ -3,8 +3,10 @@
 //! Layers, each calling only the ones below it: `http` (listeners, routing,
 //! encodings) → `sync` and `media` (the protocol's endpoints) → `store` (per-user owners of
 //! the files) → `collection` (the SQLite collection format). `users` decides
-//! who may log in; `config` resolves the settings.
+//! who may log in; `config` resolves the settings. `backup` keeps snapshots
+//! of collections (through `store`).
 
+pub mod backup;
 pub mod collection;
 pub mod config;
 pub mod http;

@@ -42,6 +42,35 @@ enum Command {
         #[command(subcommand)]
         action: CertAction,
     },
+    /// List the snapshots of collections, or restore one (see the README's Backups section).
+    Backup {
+        #[command(subcommand)]
+        action: BackupAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum BackupAction {
+    /// List snapshots, newest first: user, name, kind, time (UTC) and size.
+    List {
+        /// Only this user's snapshots.
+        #[arg(value_name = "USER")]
+        name: Option<String>,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
+    /// Make SNAPSHOT USER's collection; every device then full-syncs it. The
+    /// current collection is kept as a snapshot first. Refused while `kioku
+    /// serve` runs on the data folder: stop it first.
+    Restore {
+        #[arg(value_name = "USER")]
+        name: String,
+        /// A snapshot name as `kioku backup list` shows it.
+        #[arg(value_name = "SNAPSHOT")]
+        snapshot: String,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -77,6 +106,35 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Backup { action } => match backup(action) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("kioku: error: {message}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn backup(action: BackupAction) -> Result<String, String> {
+    use kioku::backup::cli;
+    match action {
+        BackupAction::List { name, args } => {
+            let config = Config::load_without_users(&args).map_err(|e| e.to_string())?;
+            cli::list_text(&config.base, name.as_deref())
+        }
+        BackupAction::Restore {
+            name,
+            snapshot,
+            args,
+        } => {
+            let config = Config::load_without_users(&args).map_err(|e| e.to_string())?;
+            init_logging(&config.log)?;
+            cli::restore_offline(&config, &name, &snapshot)
+        }
     }
 }
 
@@ -147,7 +205,23 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let config = Config::load(&args).map_err(|e| e.to_string())?;
     init_logging(&config.log)?;
     let users = Users::new(&config.users, config.passwords_hashed).map_err(|e| e.to_string())?;
+    // Held while serving: `kioku backup restore` refuses to run meanwhile.
+    let lock = kioku::store::BaseLock::shared(&config.base);
+    if let Err(e @ kioku::store::LockError::Busy { .. }) = &lock {
+        return Err(format!(
+            "{e}: a `kioku backup restore` is running on this data folder; start again when it has finished"
+        ));
+    }
     let store = Store::open(&config.base, &config.base_source).map_err(|e| e.to_string())?;
+    let _lock = lock.map_err(|e| e.to_string())?;
+    match kioku::backup::clean_leftovers(store.base()) {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(
+            removed,
+            "removed unfinished snapshots of an interrupted run"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not clean the backups folders"),
+    }
     // Before serving: settle media batches a crash interrupted.
     kioku::media::reconcile_all(store.base());
     let runtime = tokio::runtime::Builder::new_multi_thread()

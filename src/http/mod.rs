@@ -71,6 +71,12 @@ pub async fn serve(
             }
         }
     })];
+    if app.config.backups.enabled {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            crate::backup::daily::run(&app.store, app.config.backups).await
+        }));
+    }
     let acceptor = match (&tls, &app.tls) {
         (Some(_), Some(t)) => {
             let checked = t.clone();

@@ -283,7 +283,7 @@ async fn sync_request(
             let text = match streamed {
                 Ok(encoding::UploadOutcome::Complete { compressed, .. }) => {
                     log.bytes_in = compressed;
-                    full::upload(&slot, tmp).await?
+                    full::upload(&slot, tmp, &app.config.backups).await?
                 }
                 Ok(encoding::UploadOutcome::TooLarge { compressed }) => {
                     log.bytes_in = compressed;

@@ -27,8 +27,12 @@ use rusqlite::Connection;
 
 use crate::collection::{self, CollectionError};
 
+mod lock;
 mod session;
+mod snapshot;
+pub use lock::{BaseLock, LockError, LOCK_FILE};
 pub use session::{PendingIds, Session};
+pub use snapshot::remove_temp_files_in;
 
 /// The collection file name inside a user's folder (official layout).
 pub const COLLECTION_FILE: &str = "collection.anki2";
@@ -368,7 +372,8 @@ pub fn install_file(tmp: &Path, dest: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn temp_path_in(dir: &Path, purpose: &str) -> PathBuf {
+/// A fresh temp file path in `dir` (a name removed at the next start if left behind).
+pub fn temp_path_in(dir: &Path, purpose: &str) -> PathBuf {
     dir.join(format!(
         "{TEMP_PREFIX}{purpose}-{}{TEMP_SUFFIX}",
         random_hex()

@@ -4,11 +4,14 @@
 //! The upload arrives here already decompressed into a temp file in the user's
 //! folder (the HTTP layer streams it there within the size limit); this module
 //! verifies it and installs it atomically, or leaves the old collection as it was.
+//! The collection it replaces is kept as a snapshot first ([`crate::backup`]).
 
 use std::path::PathBuf;
 
 use super::{now_ms, SyncError};
+use crate::backup;
 use crate::collection::{verify_collection_file, CollectionError};
+use crate::config::BackupSettings;
 use crate::store::{remove_quietly, DownloadFile, UserSlot};
 
 /// The reply to a successful upload.
@@ -21,8 +24,14 @@ pub const UPLOAD_CORRUPT: &str =
 
 /// Verifies the uploaded file at `tmp` and, if it is a usable collection,
 /// makes it the user's collection. Returns the text the client shows: `OK`, or
-/// why the upload was refused (the old collection is then untouched).
-pub async fn upload(slot: &UserSlot, tmp: PathBuf) -> Result<String, SyncError> {
+/// why the upload was refused (the old collection is then untouched). The
+/// replaced collection is kept as a snapshot (per `backups`), compressed
+/// after the user's lock is released.
+pub async fn upload(
+    slot: &UserSlot,
+    tmp: PathBuf,
+    backups: &BackupSettings,
+) -> Result<String, SyncError> {
     let check_path = tmp.clone();
     let verified = tokio::task::spawn_blocking(move || verify_collection_file(&check_path))
         .await
@@ -52,13 +61,27 @@ pub async fn upload(slot: &UserSlot, tmp: PathBuf) -> Result<String, SyncError> 
         }
     }
     let install = tmp.clone();
+    let settings = *backups;
     let result = slot
-        .run(move |state| state.replace_collection(&install))
+        .run(move |state| {
+            let kept = backup::take::keep_before_upload(state, &settings);
+            match state.replace_collection(&install) {
+                Ok(()) => Ok(kept),
+                Err(e) => {
+                    if let Some(kept) = kept {
+                        kept.discard();
+                    }
+                    Err(e)
+                }
+            }
+        })
         .await;
     if result.is_err() {
         remove_quietly(&tmp);
     }
-    result?;
+    if let Some(kept) = result? {
+        backup::take::seal_after_upload(kept, backups).await;
+    }
     Ok(UPLOAD_OK.to_owned())
 }
 
