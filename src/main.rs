@@ -59,10 +59,10 @@ enum BackupAction {
         #[command(flatten)]
         args: ServeArgs,
     },
-    /// Make SNAPSHOT USER's collection; every device then full-syncs it. The
-    /// current collection is kept as a snapshot first. Refused while `kioku
-    /// serve` runs on the data folder: stop it first.
+    /// Make SNAPSHOT USER's collection (stop `kioku serve` first). The current
+    /// collection is kept as a snapshot; every device then full-syncs.
     Restore {
+        /// The user whose collection is replaced.
         #[arg(value_name = "USER")]
         name: String,
         /// A snapshot name as `kioku backup list` shows it.

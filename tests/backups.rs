@@ -232,7 +232,9 @@ fn a_restore_is_refused_while_the_server_runs_and_then_forces_a_full_sync() {
     let mut server = Server::start(&[("KIOKU_BACKUP_KEEP_DAILY", "0")]);
     upload(&server, &collection_with(&server, &["x"]));
     upload(&server, &collection_with(&server, &["y"]));
-    let x = snapshots(&server.base, "upload").pop().expect("a snapshot of x");
+    let x = snapshots(&server.base, "upload")
+        .pop()
+        .expect("a snapshot of x");
     let meta = |s: &Server| s.sync("meta", HKEY, r#"{"v":11,"cv":"t"}"#).sync_json();
     let before = meta(&server);
     let collection = server.base.join("user").join("collection.anki2");

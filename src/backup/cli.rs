@@ -17,6 +17,9 @@ const CONTROL_SOCKET: &str = "kioku.sock";
 /// The listing `kioku backup list [USER]` prints: one line per snapshot,
 /// newest first within each user.
 pub fn list_text(base: &Path, user: Option<&str>) -> Result<String, String> {
+    if !base.is_dir() {
+        return Err(format!("there is no data folder at {}", base.display()));
+    }
     let groups = match user {
         Some(user) => vec![(
             user.to_owned(),
