@@ -180,6 +180,46 @@ mod tests {
     }
 
     #[test]
+    fn the_next_day_starts_at_the_rollover_hour_in_the_users_zone() {
+        let (conn, path) = collection();
+        let crt = 1_795_752_000; // 2026-11-27 04:00 UTC
+        let day = 86_400;
+        // New timezone handling, UTC+5:30 (330 minutes east), rollover 2:00.
+        set(&conn, "creationOffset", "-330");
+        set(&conn, "localOffset", "-330");
+        set(&conn, "rollover", "2");
+        // 2026-11-29 20:30 UTC is 30 Nov 02:00 local: the day has just begun.
+        let t = timing_today(&conn, crt + 2 * day + 16 * 3600 + 1800).unwrap();
+        assert_eq!(t.days_elapsed, 3);
+        assert_eq!(t.next_day_at, crt + 3 * day + 16 * 3600 + 1800);
+        let t = timing_today(&conn, crt + 2 * day + 16 * 3600 + 1799).unwrap();
+        assert_eq!(t.days_elapsed, 2);
+        assert_eq!(t.next_day_at, crt + 2 * day + 16 * 3600 + 1800);
+        // An offset of a day or more is ignored (UTC), a rollover past 23
+        // is 23.
+        set(&conn, "localOffset", "-1440");
+        set(&conn, "rollover", "30");
+        let t = timing_today(&conn, crt + 3600).unwrap();
+        assert_eq!(t.next_day_at, crt + 19 * 3600);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn legacy_and_v1_collections_count_whole_days_from_crt() {
+        let (conn, path) = collection();
+        let crt = 1_795_752_000;
+        conn.execute("delete from config where key = 'creationOffset'", [])
+            .unwrap();
+        set(&conn, "rollover", "4");
+        let t = timing_today(&conn, crt + 86_400 + 60).unwrap();
+        assert_eq!((t.days_elapsed, t.next_day_at), (1, crt + 2 * 86_400));
+        set(&conn, "schedVer", "1");
+        let t = timing_today(&conn, crt + 3 * 86_400 + 7).unwrap();
+        assert_eq!((t.days_elapsed, t.next_day_at), (3, crt + 4 * 86_400));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
     fn buried_cards_are_unburied_once_per_day_without_marking_them_modified() {
         let (conn, path) = collection();
         set(&conn, "creationOffset", "0");

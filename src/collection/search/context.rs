@@ -65,6 +65,16 @@ impl Context {
     }
 }
 
+impl Context {
+    /// True if some field of some notetype is excluded from unqualified
+    /// search (plain text and `re:` then look at the other fields only).
+    pub(crate) fn any_field_excluded(&self) -> bool {
+        self.notetypes
+            .iter()
+            .any(|nt| nt.fields.iter().any(|f| f.excluded_from_search))
+    }
+}
+
 /// A config value, `None` when missing or not of type `T`.
 fn config<T: DeserializeOwned>(conn: &Connection, key: &str) -> Result<Option<T>, SearchError> {
     let val: Option<Vec<u8>> = conn

@@ -3,8 +3,7 @@
 //! `regex` crate (linear time, no backtracking) and are compiled once per
 //! statement.
 //!
-//! Registering is cheap and idempotent; it must happen on every connection
-//! before a search runs.
+//! Registered once per connection, before its first search.
 
 use std::sync::Arc;
 
@@ -17,8 +16,12 @@ use super::sql_text::process_text;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// Registers the search functions on `conn`.
+/// Registers the search functions on `conn`, unless they are there already
+/// (SQLite refuses to replace a function while a statement is running).
 pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
+    if conn.prepare("select process_text('', 0)").is_ok() {
+        return Ok(());
+    }
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     // regexp(pattern, text): `text REGEXP pattern`.
     conn.create_scalar_function("regexp", 2, flags, |ctx| {

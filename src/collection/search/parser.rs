@@ -36,7 +36,11 @@ pub(crate) fn parse(query: &str) -> Result<Expr, SearchError> {
         return Ok(Expr::Term(Term::WholeCollection));
     }
     let tokens = tokenize(input)?;
-    let mut parser = Parser { tokens, pos: 0 };
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let expr = parser.sequence()?;
     match parser.tokens.get(parser.pos) {
         None => Ok(expr),
@@ -144,10 +148,9 @@ fn quoted(s: &str) -> Result<(&str, &str), SearchError> {
     let mut chars = body.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
+            // an escaped character, whatever it is, does not close the quote
             '\\' => {
-                if chars.next().is_none() {
-                    break;
-                }
+                chars.next();
             }
             '"' => return Ok((&body[..i], &body[i + 1..])),
             _ => {}
@@ -209,9 +212,14 @@ pub(crate) fn unknown_escape(seq: &str) -> SearchError {
 // Recursive descent
 // ---------------------------------------------------------------------------
 
+/// How deeply groups and negations may nest (a bound on recursion; Anki's
+/// own limit is SQLite's expression depth).
+const MAX_DEPTH: usize = 100;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -262,6 +270,23 @@ impl Parser {
     fn operand(&mut self) -> Result<Expr, SearchError> {
         let token = self.tokens[self.pos].clone();
         self.pos += 1;
+        let nests = matches!(token, Token::Open | Token::Neg);
+        if nests {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(parse_error(format!(
+                    "brackets and `-` nest more than {MAX_DEPTH} levels deep"
+                )));
+            }
+        }
+        let operand = self.operand_after(token);
+        if nests {
+            self.depth -= 1;
+        }
+        operand
+    }
+
+    fn operand_after(&mut self, token: Token) -> Result<Expr, SearchError> {
         match token {
             Token::Term(term) => Ok(Expr::Term(term)),
             Token::Open => self.group(),

@@ -49,6 +49,11 @@ fn field_pattern(total: usize, range: &Range<u32>, value: &str) -> String {
         .join("\x1f")
 }
 
+/// `(n.mid = <id> and (<a> or <b> …))`.
+fn notetype_clause(id: i64, alternatives: &[String]) -> String {
+    format!("(n.mid = {id} and ({}))", alternatives.join(" or "))
+}
+
 fn processed(column: &str, flags: i64) -> String {
     if flags == 0 {
         column.to_string()
@@ -99,12 +104,7 @@ impl Writer<'_> {
             self.sql.push_str(&format!("({cloze}) and "));
         }
 
-        let any_excluded = self
-            .ctx
-            .notetypes
-            .iter()
-            .any(|nt| nt.fields.iter().any(|f| f.excluded_from_search));
-        if !any_excluded {
+        if !self.ctx.any_field_excluded() {
             let p = self.arg(like);
             self.sql.push_str(&format!(
                 "({sfld} like {p} escape '\\' or {flds} like {p} escape '\\')"
@@ -127,24 +127,32 @@ impl Writer<'_> {
                 .fields
                 .iter()
                 .any(|f| f.excluded_from_search && f.ord == nt.sort_field);
-            let mut alternatives: Vec<String> = field_ranges
-                .iter()
-                .map(|r| {
-                    let p = self.arg(field_pattern(nt.fields.len(), r, &like));
-                    format!("{flds} like {p} escape '\\'")
-                })
-                .collect();
+            let mut alternatives = self.range_likes(&flds, nt.fields.len(), &field_ranges, &like);
             if !sort_excluded {
                 alternatives.push(format!("{sfld} like {sfld_arg} escape '\\'"));
             }
-            clauses.push(format!(
-                "(n.mid = {} and ({}))",
-                nt.id,
-                alternatives.join(" or ")
-            ));
+            clauses.push(notetype_clause(nt.id, &alternatives));
         }
         self.push_alternatives(clauses);
         Ok(())
+    }
+
+    /// `<flds> like <pattern>` for each range of fields of a notetype with
+    /// `total` fields.
+    fn range_likes(
+        &mut self,
+        flds: &str,
+        total: usize,
+        ranges: &[Range<u32>],
+        like: &str,
+    ) -> Vec<String> {
+        ranges
+            .iter()
+            .map(|r| {
+                let p = self.arg(field_pattern(total, r, like));
+                format!("{flds} like {p} escape '\\'")
+            })
+            .collect()
     }
 
     /// `(a or b …)`, or `false` when there is nothing to match.
@@ -223,18 +231,8 @@ impl Writer<'_> {
             if field_ranges.is_empty() {
                 continue;
             }
-            let alternatives: Vec<String> = field_ranges
-                .iter()
-                .map(|r| {
-                    let p = self.arg(field_pattern(nt.fields.len(), r, &like));
-                    format!("{flds} like {p} escape '\\'")
-                })
-                .collect();
-            clauses.push(format!(
-                "(n.mid = {} and ({}))",
-                nt.id,
-                alternatives.join(" or ")
-            ));
+            let alternatives = self.range_likes(&flds, nt.fields.len(), &field_ranges, &like);
+            clauses.push(notetype_clause(nt.id, &alternatives));
         }
         self.push_alternatives(clauses);
         Ok(())
@@ -250,12 +248,7 @@ impl Writer<'_> {
             re.to_string()
         };
         let p = self.regex_arg(format!("(?i){re}"))?;
-        let any_excluded = self
-            .ctx
-            .notetypes
-            .iter()
-            .any(|nt| nt.fields.iter().any(|f| f.excluded_from_search));
-        if !any_excluded {
+        if !self.ctx.any_field_excluded() {
             self.sql.push_str(&format!("{flds} regexp {p}"));
             return Ok(());
         }
