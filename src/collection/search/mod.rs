@@ -13,7 +13,9 @@
 //! different result.
 //!
 //! Unsupported: card custom data (`has-cd:`, `prop:cdn:`, `prop:cds:`) and
-//! FSRS memory properties (`prop:s`, `prop:d`, `prop:r`).
+//! FSRS memory properties (`prop:s`, `prop:d`, `prop:r`). Stricter than
+//! Anki: an invalid regex is always an error (Anki fails only when SQLite
+//! evaluates it), and groups and negations nest at most 100 deep.
 //!
 //! This module only reads the collection; it knows nothing of HTTP.
 
