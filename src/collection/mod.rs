@@ -16,6 +16,7 @@ pub mod proto;
 pub mod rows;
 pub mod sched;
 pub mod schema;
+pub mod search;
 pub mod stock;
 mod verify;
 

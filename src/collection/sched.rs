@@ -16,35 +16,66 @@ use super::Result;
 /// start at the rollover hour), as the official server computes it: the
 /// user's offset is the `localOffset` config (minutes west of UTC), or UTC.
 pub fn days_elapsed(conn: &Connection, now_secs: i64) -> Result<u32> {
+    Ok(timing_today(conn, now_secs)?.days_elapsed)
+}
+
+/// The scheduler's "today" at `now_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayTiming {
+    /// Days since the collection was created (today's day number).
+    pub days_elapsed: u32,
+    /// When the next day starts (Unix seconds).
+    pub next_day_at: i64,
+}
+
+/// Today's day number and the start of the next day, computed as the
+/// official server does: schedVer 1 counts whole days from `crt`; otherwise
+/// days start at the `rollover` hour (default 4, at most 23) in the
+/// `localOffset` zone (minutes west of UTC; UTC if missing or out of range),
+/// counted in calendar days from `crt` in the `creationOffset` zone when
+/// that key exists, or in whole days from `crt`'s rollover when it does not.
+pub fn timing_today(conn: &Connection, now_secs: i64) -> Result<DayTiming> {
     let crt: i64 = conn.query_row("select crt from col", [], |r| r.get(0))?;
-    let sched_ver = config_i64(conn, "schedVer")?.unwrap_or(1);
-    if sched_ver < 2 {
-        return Ok(((now_secs - crt) / 86_400).max(0) as u32);
+    if config_i64(conn, "schedVer")? != Some(2) {
+        let days = (now_secs - crt) / 86_400;
+        return Ok(DayTiming {
+            days_elapsed: days.max(0) as u32,
+            next_day_at: crt + (days + 1) * 86_400,
+        });
     }
-    let rollover = config_i64(conn, "rollover")?.unwrap_or(4).rem_euclid(24) as u32;
-    let current = offset_west(config_i64(conn, "localOffset")?.unwrap_or(0));
+    let rollover = config_i64(conn, "rollover")?
+        .filter(|r| (0..=255).contains(r))
+        .unwrap_or(4)
+        .min(23) as u32;
+    let current = offset_west(config_i64(conn, "localOffset")?).unwrap_or(UTC);
     let now = at(now_secs, current);
-    let rollover_today = now
-        .with_hour(rollover)
-        .and_then(|d| d.with_minute(0))
-        .and_then(|d| d.with_second(0))
-        .and_then(|d| d.with_nanosecond(0))
-        .unwrap_or(now);
-    let passed = rollover_today <= now;
-    match config_i64(conn, "creationOffset")? {
-        Some(creation_west) => {
-            let created = at(crt, offset_west(creation_west));
+    match offset_west(config_i64(conn, "creationOffset")?) {
+        Some(creation) => {
+            let rollover_today = at_hour(now, rollover);
+            let passed = rollover_today <= now;
+            let next_day_at = if passed {
+                rollover_today.timestamp() + 86_400
+            } else {
+                rollover_today.timestamp()
+            };
+            let created = at(crt, creation);
             let days = now.num_days_from_ce() - created.num_days_from_ce();
-            Ok((if passed { days } else { days - 1 }).max(0) as u32)
+            let days = if passed { days } else { days - 1 };
+            Ok(DayTiming {
+                days_elapsed: days.max(0) as u32,
+                next_day_at,
+            })
         }
         None => {
-            let crt_at_rollover = at(crt, current)
-                .with_hour(rollover)
-                .and_then(|d| d.with_minute(0))
-                .and_then(|d| d.with_second(0))
-                .map(|d| d.timestamp())
-                .unwrap_or(crt);
-            Ok(((now_secs - crt_at_rollover) / 86_400).max(0) as u32)
+            let crt_at_rollover = at_hour(at(crt, current), rollover).timestamp();
+            let mut next_day_at = at_hour(now, rollover).timestamp();
+            if next_day_at < now_secs {
+                next_day_at += 86_400;
+            }
+            Ok(DayTiming {
+                days_elapsed: ((now_secs - crt_at_rollover) / 86_400).max(0) as u32,
+                next_day_at,
+            })
         }
     }
 }
@@ -87,9 +118,13 @@ fn config_i64(conn: &Connection, key: &str) -> Result<Option<i64>> {
         .and_then(|v| v.as_i64()))
 }
 
-fn offset_west(minutes: i64) -> FixedOffset {
-    let minutes = minutes.clamp(-23 * 60, 23 * 60) as i32;
-    FixedOffset::west_opt(minutes * 60).expect("offset within a day")
+const UTC: FixedOffset = FixedOffset::east_opt(0).expect("zero offset");
+
+/// A zone given in minutes west of UTC; `None` when missing or not within a
+/// day.
+fn offset_west(minutes: Option<i64>) -> Option<FixedOffset> {
+    let secs = i32::try_from(minutes?.checked_mul(60)?).ok()?;
+    FixedOffset::west_opt(secs)
 }
 
 fn at(secs: i64, offset: FixedOffset) -> DateTime<FixedOffset> {
@@ -97,6 +132,15 @@ fn at(secs: i64, offset: FixedOffset) -> DateTime<FixedOffset> {
         .timestamp_opt(secs, 0)
         .single()
         .unwrap_or_else(|| offset.timestamp_opt(0, 0).unwrap())
+}
+
+/// The same day as `t`, at `hour`:00:00.
+fn at_hour(t: DateTime<FixedOffset>, hour: u32) -> DateTime<FixedOffset> {
+    t.with_hour(hour)
+        .and_then(|d| d.with_minute(0))
+        .and_then(|d| d.with_second(0))
+        .and_then(|d| d.with_nanosecond(0))
+        .unwrap_or(t)
 }
 
 #[cfg(test)]
@@ -132,6 +176,46 @@ mod tests {
         assert_eq!(days_elapsed(&conn, crt + day - 60).unwrap(), 0);
         assert_eq!(days_elapsed(&conn, crt + day + 60).unwrap(), 1);
         assert_eq!(days_elapsed(&conn, crt + 10 * day + 3600).unwrap(), 10);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn the_next_day_starts_at_the_rollover_hour_in_the_users_zone() {
+        let (conn, path) = collection();
+        let crt = 1_795_752_000; // 2026-11-27 04:00 UTC
+        let day = 86_400;
+        // New timezone handling, UTC+5:30 (330 minutes east), rollover 2:00.
+        set(&conn, "creationOffset", "-330");
+        set(&conn, "localOffset", "-330");
+        set(&conn, "rollover", "2");
+        // 2026-11-29 20:30 UTC is 30 Nov 02:00 local: the day has just begun.
+        let t = timing_today(&conn, crt + 2 * day + 16 * 3600 + 1800).unwrap();
+        assert_eq!(t.days_elapsed, 3);
+        assert_eq!(t.next_day_at, crt + 3 * day + 16 * 3600 + 1800);
+        let t = timing_today(&conn, crt + 2 * day + 16 * 3600 + 1799).unwrap();
+        assert_eq!(t.days_elapsed, 2);
+        assert_eq!(t.next_day_at, crt + 2 * day + 16 * 3600 + 1800);
+        // An offset of a day or more is ignored (UTC), a rollover past 23
+        // is 23.
+        set(&conn, "localOffset", "-1440");
+        set(&conn, "rollover", "30");
+        let t = timing_today(&conn, crt + 3600).unwrap();
+        assert_eq!(t.next_day_at, crt + 19 * 3600);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn legacy_and_v1_collections_count_whole_days_from_crt() {
+        let (conn, path) = collection();
+        let crt = 1_795_752_000;
+        conn.execute("delete from config where key = 'creationOffset'", [])
+            .unwrap();
+        set(&conn, "rollover", "4");
+        let t = timing_today(&conn, crt + 86_400 + 60).unwrap();
+        assert_eq!((t.days_elapsed, t.next_day_at), (1, crt + 2 * 86_400));
+        set(&conn, "schedVer", "1");
+        let t = timing_today(&conn, crt + 3 * 86_400 + 7).unwrap();
+        assert_eq!((t.days_elapsed, t.next_day_at), (3, crt + 4 * 86_400));
         std::fs::remove_file(path).unwrap();
     }
 
