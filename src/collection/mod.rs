@@ -10,12 +10,14 @@
 //! sync sessions.
 
 pub mod create;
+pub mod edit;
 pub mod legacy;
 pub mod notes;
 pub mod proto;
 pub mod rows;
 pub mod sched;
 pub mod schema;
+pub mod search;
 pub mod stock;
 mod verify;
 
