@@ -5,6 +5,7 @@
 //! the files) → `collection` (the SQLite collection format). `users` decides
 //! who may log in; `config` resolves the settings.
 
+pub mod api;
 pub mod collection;
 pub mod config;
 pub mod http;

@@ -68,7 +68,9 @@ pub fn existing_cards(ctx: &Ctx, nid: i64) -> Result<Vec<Existing>> {
         Ok(Existing {
             ord: r.get(0)?,
             deck_id: r.get(1)?,
-            position_if_new: r.get::<_, Option<i64>>(2)?.map(|p| p.clamp(0, u32::MAX as i64) as u32),
+            position_if_new: r
+                .get::<_, Option<i64>>(2)?
+                .map(|p| p.clamp(0, u32::MAX as i64) as u32),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -217,7 +219,15 @@ pub fn generate(
                    reps, lapses, left, odue, odid, flags, data)
                  values (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?7, 0, 0, 0, 0, 0, 0, 0, 0, '{}')",
             )?
-            .execute(params![id, nid, did, card.ord, ctx.now_secs(), ctx.usn, due])?;
+            .execute(params![
+                id,
+                nid,
+                did,
+                card.ord,
+                ctx.now_secs(),
+                ctx.usn,
+                due
+            ])?;
         ids.push(id);
     }
     Ok(ids)

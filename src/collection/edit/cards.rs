@@ -61,9 +61,9 @@ pub fn set_deck(ctx: &Ctx, cids: &[i64], did: i64) -> Result<()> {
          where id = ?1 and odid != 0",
         queue_from_type("case odue when 0 then due else odue end")
     ))?;
-    let mut mv =
-        ctx.conn
-            .prepare_cached("update cards set did = ?2, mod = ?3, usn = ?4 where id = ?1")?;
+    let mut mv = ctx
+        .conn
+        .prepare_cached("update cards set did = ?2, mod = ?3, usn = ?4 where id = ?1")?;
     for &cid in cids {
         restore.execute([cid])?;
         mv.execute(params![cid, did, ctx.now_secs(), ctx.usn])?;

@@ -134,7 +134,10 @@ mod tests {
 
     #[test]
     fn the_marker_is_strict_and_case_sensitive() {
-        assert_eq!(numbers("{{C1::a}} {{c 1::a}} {{c1:a}} {{c::a}}"), Vec::<u16>::new());
+        assert_eq!(
+            numbers("{{C1::a}} {{c 1::a}} {{c1:a}} {{c::a}}"),
+            Vec::<u16>::new()
+        );
     }
 
     #[test]

@@ -63,6 +63,10 @@ pub fn last_deck_for_notetype(ctx: &Ctx, ntid: i64) -> Result<Option<i64>> {
 /// notetype and the current notetype.
 pub fn record_note_added(ctx: &Ctx, ntid: i64, did: i64) -> Result<()> {
     set(ctx, &format!("_nt_{ntid}_lastDeck"), &Value::from(did))?;
-    set(ctx, &format!("_deck_{did}_lastNotetype"), &Value::from(ntid))?;
+    set(
+        ctx,
+        &format!("_deck_{did}_lastNotetype"),
+        &Value::from(ntid),
+    )?;
     set(ctx, "curModel", &Value::from(ntid))
 }

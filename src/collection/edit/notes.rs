@@ -21,7 +21,8 @@ use crate::collection::proto::NotetypeKind;
 use crate::collection::rows::{self, Graves};
 
 /// Anki's guid alphabet: the value's base-91 digits, most significant first.
-const BASE91: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~";
+const BASE91: &[u8] =
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~";
 
 /// `n` in Anki's base 91 (no padding; 0 is the empty string).
 pub fn base91(mut n: u64) -> String {
@@ -151,7 +152,8 @@ pub fn update(
     new_fields: Option<Vec<String>>,
     new_tags: Option<Vec<String>>,
 ) -> Result<()> {
-    let note = load(ctx, nid)?.ok_or_else(|| EditError::Refused(format!("Note was not found: {nid}")))?;
+    let note =
+        load(ctx, nid)?.ok_or_else(|| EditError::Refused(format!("Note was not found: {nid}")))?;
     let fields = new_fields.unwrap_or_else(|| note.fields.clone());
     let raw_tags = new_tags.unwrap_or_else(|| note.tags.clone());
     if fields == note.fields && raw_tags == note.tags {
@@ -235,7 +237,12 @@ pub enum FieldsCheck {
 /// uses, an empty first field (HTML stripped), a cloze notetype without a
 /// cloze or a cloze in a normal notetype, a first field equal to that of
 /// another note of the same notetype.
-pub fn fields_check(ctx: &Ctx, nt: &NotetypeRows, fields: &[String], nid: i64) -> Result<FieldsCheck> {
+pub fn fields_check(
+    ctx: &Ctx,
+    nt: &NotetypeRows,
+    fields: &[String],
+    nid: i64,
+) -> Result<FieldsCheck> {
     let is_cloze = nt.config.kind == NotetypeKind::Cloze as i32;
     let cloze_fields: HashSet<usize> = if is_cloze {
         nt.templates

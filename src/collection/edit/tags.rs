@@ -223,10 +223,7 @@ mod tests {
 
     #[test]
     fn removing_takes_children_too_and_ignores_case() {
-        assert_eq!(
-            with_removed(" a A::b ab c ", &["a"]).unwrap(),
-            " ab c "
-        );
+        assert_eq!(with_removed(" a A::b ab c ", &["a"]).unwrap(), " ab c ");
         assert_eq!(with_removed(" a b ", &["B", "a"]).unwrap(), "");
         assert!(with_removed(" a b ", &["c"]).is_none());
         assert_eq!(with_removed(" a ", &[]).unwrap(), " a ");

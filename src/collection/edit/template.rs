@@ -19,9 +19,18 @@ const ALT_DIRECTIVE: &str = "{{=<% %>=}}";
 enum Node {
     /// A field replacement: the field name and whether a `cloze` filter is
     /// applied to it.
-    Replacement { key: String, cloze: bool },
-    Conditional { key: String, children: Vec<Node> },
-    Negated { key: String, children: Vec<Node> },
+    Replacement {
+        key: String,
+        cloze: bool,
+    },
+    Conditional {
+        key: String,
+        children: Vec<Node>,
+    },
+    Negated {
+        key: String,
+        children: Vec<Node>,
+    },
 }
 
 enum Token<'a> {

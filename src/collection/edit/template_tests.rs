@@ -15,7 +15,13 @@ fn one_nonempty_replacement_is_enough_whatever_its_filters() {
     assert!(renders("{{Front}}", &["Front"]));
     assert!(!renders("{{Front}}", &["Back"]));
     assert!(renders("x {{Back}} {{Front}}", &["Front"]));
-    for t in ["{{text:F}}", "{{cloze:F}}", "{{hint:F}}", "{{type:F}}", "{{tts en_US:F}}"] {
+    for t in [
+        "{{text:F}}",
+        "{{cloze:F}}",
+        "{{hint:F}}",
+        "{{type:F}}",
+        "{{tts en_US:F}}",
+    ] {
         assert!(renders(t, &["F"]), "{t}");
     }
     assert!(!renders("plain text only", &["F"]));
@@ -70,10 +76,28 @@ fn cloze_fields_are_those_with_a_cloze_filter() {
 
 #[test]
 fn empty_fields_are_whitespace_and_br_or_div_tags_only() {
-    for empty in ["", " \t\n\r\x0b\x0c", "<br>", "<BR/>", "<br />", "</div><div>", "<Div >", "<br >"] {
+    for empty in [
+        "",
+        " \t\n\r\x0b\x0c",
+        "<br>",
+        "<BR/>",
+        "<br />",
+        "</div><div>",
+        "<Div >",
+        "<br >",
+    ] {
         assert!(field_is_empty(empty), "{empty:?}");
     }
-    for content in ["x", "&nbsp;", "\u{a0}", "<p></p>", "<br  >", "<div class=x>", "<span></span>", "<b>"] {
+    for content in [
+        "x",
+        "&nbsp;",
+        "\u{a0}",
+        "<p></p>",
+        "<br  >",
+        "<div class=x>",
+        "<span></span>",
+        "<b>",
+    ] {
         assert!(!field_is_empty(content), "{content:?}");
     }
 }

@@ -31,9 +31,7 @@ enum Term {
 }
 
 fn unsupported(what: &str) -> SearchError {
-    SearchError::Unsupported(format!(
-        "kioku does not support this search yet: {what}"
-    ))
+    SearchError::Unsupported(format!("kioku does not support this search yet: {what}"))
 }
 
 /// Splits the query into terms at unquoted spaces; quotes are removed.
@@ -95,8 +93,11 @@ fn parse(query: &str) -> Result<Vec<Term>, SearchError> {
                 out.push(Term::Deck(value.to_owned()))
             }
             "" => return Err(unsupported(&term)),
-            k if ["tag", "is", "added", "card", "note", "flag", "prop", "rated", "dupe", "re", "nc", "w", "mid", "did"]
-                .contains(&k) =>
+            k if [
+                "tag", "is", "added", "card", "note", "flag", "prop", "rated", "dupe", "re", "nc",
+                "w", "mid", "did",
+            ]
+            .contains(&k) =>
             {
                 return Err(unsupported(&term))
             }
@@ -125,7 +126,9 @@ fn matching(conn: &Connection, query: &str) -> Result<Vec<Row>, SearchError> {
     }
     let decks: Vec<(i64, String)> = conn
         .prepare("select id, name from decks")?
-        .query_map([], |r| Ok((r.get(0)?, r.get::<_, String>(1)?.replace('\x1f', "::"))))?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get::<_, String>(1)?.replace('\x1f', "::")))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let deck_ids = |name: &str| -> BTreeSet<i64> {
         let want = UniCase::new(name);
