@@ -208,6 +208,7 @@ pub fn handle<'a>(
         let name = request.get("action").and_then(Value::as_str).unwrap_or("");
         let version = request.get("version").map(Value::as_i64).unwrap_or(Some(4));
         let key = request.get("key");
+        let mut user = None;
         let outcome = async {
             let Some(version) = version else {
                 return Err(ApiError::msg("version must be an integer"));
@@ -217,24 +218,22 @@ pub fn handle<'a>(
                 Some(Value::Object(map)) => map,
                 Some(_) => return Err(ApiError::msg("params must be an object")),
             };
-            let user = if name == "requestPermission" {
-                None
-            } else {
-                Some(auth::user_for(app, key, caller.peer)?)
-            };
+            if name != "requestPermission" {
+                user = Some(auth::user_for(app, key, caller.peer)?);
+            }
             let action = Action::parse(name).ok_or(ApiError::Unsupported)?;
             let call = Call {
                 app,
                 caller,
-                user,
+                user: user.clone(),
                 depth,
             };
             let result = run(action, &call, &Params(params)).await?;
-            Ok((version, result, call.user))
+            Ok((version, result))
         }
         .await;
         match outcome {
-            Ok((version, result, user)) => {
+            Ok((version, result)) => {
                 let reply = if version <= 4 {
                     result
                 } else {
@@ -246,7 +245,7 @@ pub fn handle<'a>(
                 if !matches!(e, ApiError::Unsupported | ApiError::BadKey) {
                     tracing::debug!(action = name, error = %e, "AnkiConnect action failed");
                 }
-                (error_reply(&e), name.to_owned(), None)
+                (error_reply(&e), name.to_owned(), user)
             }
         }
     })
