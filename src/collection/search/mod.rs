@@ -89,9 +89,8 @@ fn parse(query: &str) -> Result<Vec<Term>, SearchError> {
         match key.to_ascii_lowercase().as_str() {
             "nid" => out.push(Term::Nids(ids(value, "nid")?)),
             "cid" => out.push(Term::Cids(ids(value, "cid")?)),
-            "deck" if value != "current" && !value.is_empty() => {
-                out.push(Term::Deck(value.to_owned()))
-            }
+            "deck" if value == "current" || value.is_empty() => return Err(unsupported(&term)),
+            "deck" => out.push(Term::Deck(value.to_owned())),
             "" => return Err(unsupported(&term)),
             k if [
                 "tag", "is", "added", "card", "note", "flag", "prop", "rated", "dupe", "re", "nc",
