@@ -14,7 +14,9 @@ use super::{kioku, Response, Server};
 /// response (content-length framed, or until the server closes).
 pub fn send_raw(port: u16, request: &[u8]) -> Response {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     stream.write_all(request).unwrap();
     let mut raw = Vec::new();
     let mut buf = [0u8; 64 * 1024];
@@ -57,7 +59,12 @@ pub fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> Resp
 
 /// The JSON reply of a request without an `Origin` (curl, scripts).
 pub fn call(server: &Server, body: &Value) -> Value {
-    let resp = post(server.api_port, "/", &[("content-type", "application/json")], &body.to_string());
+    let resp = post(
+        server.api_port,
+        "/",
+        &[("content-type", "application/json")],
+        &body.to_string(),
+    );
     assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
     serde_json::from_slice(&resp.body)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&resp.body)))
@@ -69,7 +76,12 @@ pub fn ok(server: &Server, key: &str, action: &str, params: Value) -> Value {
         server,
         &serde_json::json!({"action": action, "version": 6, "key": key, "params": params}),
     );
-    assert_eq!(reply["error"], Value::Null, "{action}: {reply}\n{}", server.log());
+    assert_eq!(
+        reply["error"],
+        Value::Null,
+        "{action}: {reply}\n{}",
+        server.log()
+    );
     reply["result"].clone()
 }
 
@@ -91,6 +103,10 @@ pub fn make_key(server: &Server, user: &str) -> String {
         .env_clear()
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
