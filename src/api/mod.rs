@@ -194,6 +194,10 @@ pub fn error_reply(e: &ApiError) -> Value {
     json!({"result": null, "error": e.to_string()})
 }
 
+/// What [`handle`] yields: the reply, the action's name and the user.
+pub type Handled<'a> =
+    Pin<Box<dyn std::future::Future<Output = (Value, String, Option<String>)> + Send + 'a>>;
+
 /// Answers one request object (a top-level request or one `multi` item):
 /// the key is checked, the action run, the reply shaped by `version`.
 /// Also returns the action's name and the user, for the log.
@@ -202,7 +206,7 @@ pub fn handle<'a>(
     caller: &'a Caller,
     request: &'a Value,
     depth: usize,
-) -> Pin<Box<dyn std::future::Future<Output = (Value, String, Option<String>)> + Send + 'a>> {
+) -> Handled<'a> {
     Box::pin(async move {
         let empty = Map::new();
         let name = request.get("action").and_then(Value::as_str).unwrap_or("");

@@ -27,7 +27,7 @@ pub fn by_name(ctx: &Ctx, name: &str) -> Result<NotetypeRows, ApiError> {
 }
 
 pub async fn model_names(call: &Call<'_>) -> Result<Value, ApiError> {
-    let list = read(call.app, call.user(), |ctx| names(ctx)).await?;
+    let list = read(call.app, call.user(), names).await?;
     Ok(Value::from(
         list.into_iter()
             .map(|(n, _)| Value::from(n))
@@ -36,7 +36,7 @@ pub async fn model_names(call: &Call<'_>) -> Result<Value, ApiError> {
 }
 
 pub async fn model_names_and_ids(call: &Call<'_>) -> Result<Value, ApiError> {
-    let list = read(call.app, call.user(), |ctx| names(ctx)).await?;
+    let list = read(call.app, call.user(), names).await?;
     let map: Map<String, Value> = list
         .into_iter()
         .map(|(n, id)| (n, Value::from(id)))
