@@ -468,3 +468,34 @@ fn the_api_is_served_under_ankiconnect_on_the_plain_and_tls_listeners() {
         404
     );
 }
+
+#[test]
+fn writes_move_the_collections_mod_only_when_they_change_something() {
+    let server = Server::start(&[]);
+    let key = make_key(&server, "user");
+    let meta = || {
+        server
+            .sync("meta", HKEY, r#"{"v":11,"cv":"raw"}"#)
+            .sync_json()
+    };
+    let before = meta();
+    ok(&server, &key, "deleteNotes", json!({"notes": [123]}));
+    ok(
+        &server,
+        &key,
+        "removeTags",
+        json!({"notes": [123], "tags": "x"}),
+    );
+    assert_eq!(meta()["mod"], before["mod"], "no-op writes leave mod alone");
+    ok(&server, &key, "addNote", basic("changes"));
+    let after = meta();
+    assert!(after["mod"].as_i64() > before["mod"].as_i64());
+    assert_eq!(
+        after["usn"], before["usn"],
+        "the usn moves only when a sync finishes"
+    );
+    assert_eq!(
+        after["scm"], before["scm"],
+        "never a schema change (full sync)"
+    );
+}

@@ -71,8 +71,8 @@ where
     }
 }
 
-/// `f` inside `begin immediate … commit`, the collection's `mod` moved on;
-/// rolled back if `f` (or the commit) fails.
+/// `f` inside `begin immediate … commit`, the collection's `mod` moved on
+/// if `f` changed anything; rolled back if `f` (or the commit) fails.
 fn in_transaction<R>(
     conn: &Connection,
     now: i64,
@@ -86,12 +86,16 @@ fn in_transaction<R>(
             usn,
             now_ms: now,
         };
+        let before = conn.total_changes();
         let out = f(&ctx)?;
-        // Strictly later than before, even if the clock stepped back.
-        conn.execute(
-            "update col set mod = case when ?1 > mod then ?1 else mod + 1 end",
-            [now],
-        )?;
+        // Only a real change moves `mod` (else every device would sync for
+        // nothing); strictly later than before, even if the clock stepped back.
+        if conn.total_changes() != before {
+            conn.execute(
+                "update col set mod = case when ?1 > mod then ?1 else mod + 1 end",
+                [now],
+            )?;
+        }
         Ok(out)
     })();
     match result {
