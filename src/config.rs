@@ -33,6 +33,12 @@ pub const DEFAULT_BACKUP_CHECK_SECS: u64 = 600;
 /// The most snapshots of one kind a user may keep.
 pub const MAX_BACKUP_KEEP: u32 = 1000;
 
+// AnkiConnect API (issue 11).
+pub const DEFAULT_ANKICONNECT_PORT: u16 = 8765;
+pub const DEFAULT_ANKICONNECT_WRITE_WAIT_SECS: u64 = 30;
+pub const DEFAULT_ANKICONNECT_MAX_MEDIA_MEGS: u64 = 30;
+pub const DEFAULT_ANKICONNECT_FETCH_TIMEOUT_SECS: u64 = 10;
+
 /// Options of `kioku serve`. Every option can also come from the environment
 /// (the name in brackets) or from the TOML file given with `--config` (the key
 /// in quotes). Precedence: flag > environment > file > default.
@@ -43,7 +49,12 @@ pub struct ServeArgs {
     /// "shutdown_grace_secs", "sync_session_timeout_secs", "tls", "http",
     /// "tls_port", "tls_name", "tls_cert", "tls_key", "tls_check_secs",
     /// "backups", "backup_keep_upload", "backup_keep_daily", "backup_hour",
-    /// "backup_check_secs". Unknown keys are an error.
+    /// "backup_check_secs",
+    /// "ankiconnect", "ankiconnect_port", "ankiconnect_host", "ankiconnect_origins",
+    /// "ankiconnect_keyless_user", "ankiconnect_keyless_from",
+    /// "ankiconnect_write_wait_secs", "ankiconnect_max_media_megs",
+    /// "ankiconnect_fetch_timeout_secs", "ankiconnect_fetch_private".
+    /// Unknown keys are an error.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -157,6 +168,64 @@ pub struct ServeArgs {
     /// [env: KIOKU_BACKUP_CHECK_SECS] ["backup_check_secs"] (default 600).
     #[arg(long, value_name = "SECS")]
     pub backup_check_secs: Option<u64>,
+    // --- AnkiConnect API (issue 11) ---
+    /// Serve no AnkiConnect API, neither its own port nor /ankiconnect
+    /// [env: KIOKU_NO_ANKICONNECT, set to any value] ["ankiconnect" = false]
+    /// (default: on; every request needs an API key, see `kioku apikey`).
+    #[arg(long)]
+    pub no_ankiconnect: bool,
+
+    /// Port of the AnkiConnect listener (plain HTTP) [env: KIOKU_ANKICONNECT_PORT]
+    /// ["ankiconnect_port"] (default 8765, AnkiConnect's).
+    #[arg(long, value_name = "PORT")]
+    pub ankiconnect_port: Option<u16>,
+
+    /// Address of the AnkiConnect listener [env: KIOKU_ANKICONNECT_HOST]
+    /// ["ankiconnect_host"] (default: the --host address).
+    #[arg(long, value_name = "IP")]
+    pub ankiconnect_host: Option<IpAddr>,
+
+    /// A web origin allowed to call the API besides http://localhost, browser
+    /// extensions and 127.0.0.1 (e.g. app://obsidian.md; * allows every
+    /// origin); repeat for more [env: KIOKU_ANKICONNECT_ORIGINS, comma-separated]
+    /// ["ankiconnect_origins" = ["…"]].
+    #[arg(long = "ankiconnect-origin", value_name = "ORIGIN")]
+    pub ankiconnect_origins: Vec<String>,
+
+    /// Keyless mode: requests without an API key from the --ankiconnect-keyless-from
+    /// addresses act as this user (off by default; see the README for the risk)
+    /// [env: KIOKU_ANKICONNECT_KEYLESS_USER] ["ankiconnect_keyless_user"].
+    #[arg(long, value_name = "USER")]
+    pub ankiconnect_keyless_user: Option<String>,
+
+    /// An address or network (e.g. 192.168.1.20 or 192.168.1.0/24) whose
+    /// requests need no key in keyless mode; repeat for more
+    /// [env: KIOKU_ANKICONNECT_KEYLESS_FROM, comma-separated] ["ankiconnect_keyless_from" = ["…"]].
+    #[arg(long = "ankiconnect-keyless-from", value_name = "NET")]
+    pub ankiconnect_keyless_from: Vec<String>,
+
+    /// Seconds an API write waits for a sync of the same account to finish
+    /// before it fails [env: KIOKU_ANKICONNECT_WRITE_WAIT_SECS]
+    /// ["ankiconnect_write_wait_secs"] (default 30).
+    #[arg(long, value_name = "SECS")]
+    pub ankiconnect_write_wait_secs: Option<u64>,
+
+    /// Largest media file stored through the API, in MiB (sets the request
+    /// body limit: base64 makes a file 4/3 bigger) [env: KIOKU_ANKICONNECT_MAX_MEDIA_MEGS]
+    /// ["ankiconnect_max_media_megs"] (default 30, at most 100).
+    #[arg(long, value_name = "MEGS")]
+    pub ankiconnect_max_media_megs: Option<u64>,
+
+    /// Seconds a storeMediaFile download from a url may take
+    /// [env: KIOKU_ANKICONNECT_FETCH_TIMEOUT_SECS] ["ankiconnect_fetch_timeout_secs"] (default 10).
+    #[arg(long, value_name = "SECS")]
+    pub ankiconnect_fetch_timeout_secs: Option<u64>,
+
+    /// Let storeMediaFile download from private, loopback and link-local
+    /// addresses too [env: KIOKU_ANKICONNECT_FETCH_PRIVATE, set to any value]
+    /// ["ankiconnect_fetch_private"] (default off).
+    #[arg(long)]
+    pub ankiconnect_fetch_private: bool,
 }
 
 /// One configured user: the name and the secret as written (a password, or a
@@ -193,6 +262,8 @@ pub struct Config {
     pub tls_check_secs: u64,
     /// Snapshots of collections (see `crate::backup`).
     pub backups: BackupSettings,
+    /// The AnkiConnect API (issue 11).
+    pub ankiconnect: AnkiConnectConfig,
 }
 
 /// When snapshots are taken and how many are kept (see `crate::backup`).
@@ -220,6 +291,37 @@ impl Default for BackupSettings {
             daily_hour: DEFAULT_BACKUP_HOUR,
             check_secs: DEFAULT_BACKUP_CHECK_SECS,
         }
+    }
+}
+
+/// Settings of the AnkiConnect API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnkiConnectConfig {
+    pub enabled: bool,
+    pub host: IpAddr,
+    pub port: u16,
+    /// The port was set explicitly (then failing to bind it stops kioku;
+    /// the default port being taken only disables the API's own port).
+    pub port_configured: bool,
+    /// Extra allowed origins (besides AnkiConnect's `http://localhost` rule).
+    pub origins: Vec<String>,
+    pub keyless_user: Option<String>,
+    pub keyless_from: Vec<ipnet::IpNet>,
+    pub write_wait_secs: u64,
+    pub max_media_megs: u64,
+    pub fetch_timeout_secs: u64,
+    pub fetch_private: bool,
+}
+
+impl AnkiConnectConfig {
+    /// Largest media file in bytes.
+    pub fn max_media_bytes(&self) -> u64 {
+        self.max_media_megs * 1024 * 1024
+    }
+
+    /// Largest request body: a file's base64 text plus 1 MiB for the rest.
+    pub fn max_body_bytes(&self) -> u64 {
+        self.max_media_bytes().div_ceil(3) * 4 + 1024 * 1024
     }
 }
 
@@ -273,6 +375,17 @@ struct Layer {
     backup_keep_daily: Option<u32>,
     backup_hour: Option<u32>,
     backup_check_secs: Option<u64>,
+    // AnkiConnect API (issue 11)
+    ankiconnect: Option<bool>,
+    ankiconnect_port: Option<u16>,
+    ankiconnect_host: Option<IpAddr>,
+    ankiconnect_origins: Option<Vec<String>>,
+    ankiconnect_keyless_user: Option<String>,
+    ankiconnect_keyless_from: Option<Vec<String>>,
+    ankiconnect_write_wait_secs: Option<u64>,
+    ankiconnect_max_media_megs: Option<u64>,
+    ankiconnect_fetch_timeout_secs: Option<u64>,
+    ankiconnect_fetch_private: Option<bool>,
     /// Where each value came from, for error messages (not a file key).
     #[serde(skip)]
     origin: HashMap<&'static str, String>,
@@ -306,6 +419,18 @@ impl Layer {
             backup_keep_daily: args.backup_keep_daily,
             backup_hour: args.backup_hour,
             backup_check_secs: args.backup_check_secs,
+            ankiconnect: args.no_ankiconnect.then_some(false),
+            ankiconnect_port: args.ankiconnect_port,
+            ankiconnect_host: args.ankiconnect_host,
+            ankiconnect_origins: (!args.ankiconnect_origins.is_empty())
+                .then(|| args.ankiconnect_origins.clone()),
+            ankiconnect_keyless_user: args.ankiconnect_keyless_user.clone(),
+            ankiconnect_keyless_from: (!args.ankiconnect_keyless_from.is_empty())
+                .then(|| args.ankiconnect_keyless_from.clone()),
+            ankiconnect_write_wait_secs: args.ankiconnect_write_wait_secs,
+            ankiconnect_max_media_megs: args.ankiconnect_max_media_megs,
+            ankiconnect_fetch_timeout_secs: args.ankiconnect_fetch_timeout_secs,
+            ankiconnect_fetch_private: args.ankiconnect_fetch_private.then_some(true),
             origin,
         }
     }
@@ -350,6 +475,32 @@ impl Layer {
                 "KIOKU_BACKUP_CHECK_SECS",
                 "a whole number of seconds",
             )?,
+            ankiconnect: env("KIOKU_NO_ANKICONNECT").map(|_| false),
+            ankiconnect_port: parse_env(
+                env,
+                "KIOKU_ANKICONNECT_PORT",
+                "a port number from 0 to 65535",
+            )?,
+            ankiconnect_host: parse_env(env, "KIOKU_ANKICONNECT_HOST", "an IP address")?,
+            ankiconnect_origins: env("KIOKU_ANKICONNECT_ORIGINS").map(|v| comma_list(&v)),
+            ankiconnect_keyless_user: env("KIOKU_ANKICONNECT_KEYLESS_USER"),
+            ankiconnect_keyless_from: env("KIOKU_ANKICONNECT_KEYLESS_FROM").map(|v| comma_list(&v)),
+            ankiconnect_write_wait_secs: parse_env(
+                env,
+                "KIOKU_ANKICONNECT_WRITE_WAIT_SECS",
+                "a whole number of seconds",
+            )?,
+            ankiconnect_max_media_megs: parse_env(
+                env,
+                "KIOKU_ANKICONNECT_MAX_MEDIA_MEGS",
+                "a whole number of MiB",
+            )?,
+            ankiconnect_fetch_timeout_secs: parse_env(
+                env,
+                "KIOKU_ANKICONNECT_FETCH_TIMEOUT_SECS",
+                "a whole number of seconds",
+            )?,
+            ankiconnect_fetch_private: env("KIOKU_ANKICONNECT_FETCH_PRIVATE").map(|_| true),
             origin: HashMap::new(),
         };
         layer.origin.insert("base", "SYNC_BASE".into());
@@ -408,10 +559,29 @@ impl Layer {
             backup_keep_upload,
             backup_keep_daily,
             backup_hour,
-            backup_check_secs
+            backup_check_secs,
+            ankiconnect,
+            ankiconnect_port,
+            ankiconnect_host,
+            ankiconnect_origins,
+            ankiconnect_keyless_user,
+            ankiconnect_keyless_from,
+            ankiconnect_write_wait_secs,
+            ankiconnect_max_media_megs,
+            ankiconnect_fetch_timeout_secs,
+            ankiconnect_fetch_private
         );
         self
     }
+}
+
+/// A comma-separated list from the environment (empty items dropped).
+fn comma_list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn parse_env<T: std::str::FromStr>(
@@ -475,6 +645,10 @@ impl Config {
     }
 
     fn finish(layer: Layer, need_users: bool) -> Result<Config, ConfigError> {
+        let host = layer
+            .host
+            .unwrap_or_else(|| DEFAULT_HOST.parse().expect("default host parses"));
+        let ankiconnect = ankiconnect_config(&layer, host)?;
         let origin = |key: &str| layer.origin.get(key).cloned().unwrap_or_else(|| key.into());
         let backups = backup_settings(&layer)?;
         let max_payload_megs = layer.max_payload_megs.unwrap_or(DEFAULT_MAX_PAYLOAD_MEGS);
@@ -556,9 +730,7 @@ impl Config {
         }
 
         Ok(Config {
-            host: layer
-                .host
-                .unwrap_or_else(|| DEFAULT_HOST.parse().expect("default host parses")),
+            host,
             port: layer.port.unwrap_or(DEFAULT_PORT),
             base,
             base_source,
@@ -583,6 +755,7 @@ impl Config {
                 .unwrap_or(DEFAULT_TLS_CHECK_SECS)
                 .max(1),
             backups,
+            ankiconnect,
         })
     }
 }
@@ -625,6 +798,89 @@ fn backup_settings(layer: &Layer) -> Result<BackupSettings, ConfigError> {
             .backup_check_secs
             .unwrap_or(DEFAULT_BACKUP_CHECK_SECS)
             .max(1),
+    })
+}
+
+/// The AnkiConnect settings of a merged layer, checked.
+fn ankiconnect_config(layer: &Layer, host: IpAddr) -> Result<AnkiConnectConfig, ConfigError> {
+    let bad = |source_name: &str, message: String| ConfigError::BadValue {
+        source_name: source_name.to_owned(),
+        message,
+    };
+    let origins = layer.ankiconnect_origins.clone().unwrap_or_default();
+    if let Some(o) = origins
+        .iter()
+        .find(|o| o.is_empty() || o.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(bad(
+            "--ankiconnect-origin (KIOKU_ANKICONNECT_ORIGINS, ankiconnect_origins)",
+            format!("{o:?} is not an origin such as app://obsidian.md"),
+        ));
+    }
+    let keyless_from = layer
+        .ankiconnect_keyless_from
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .map(|raw| {
+            raw.parse::<ipnet::IpNet>()
+                .or_else(|_| raw.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    bad(
+                        "--ankiconnect-keyless-from (KIOKU_ANKICONNECT_KEYLESS_FROM, ankiconnect_keyless_from)",
+                        format!("{raw:?} is not an address or network such as 192.168.1.20 or 192.168.1.0/24"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let keyless_user = layer.ankiconnect_keyless_user.clone();
+    let keyless_source =
+        "--ankiconnect-keyless-user/--ankiconnect-keyless-from (KIOKU_ANKICONNECT_KEYLESS_USER/KIOKU_ANKICONNECT_KEYLESS_FROM)";
+    match (&keyless_user, keyless_from.is_empty()) {
+        (Some(_), true) => {
+            return Err(bad(
+                keyless_source,
+                "keyless mode needs the addresses it is allowed from; it is never open to everyone"
+                    .into(),
+            ))
+        }
+        (None, false) => {
+            return Err(bad(
+                keyless_source,
+                "addresses for keyless mode are given, but no user to act as".into(),
+            ))
+        }
+        _ => {}
+    }
+    if let Some(user) = &keyless_user {
+        crate::users::validate_name(user).map_err(|e| bad(keyless_source, e.to_string()))?;
+    }
+    let max_media_megs = layer
+        .ankiconnect_max_media_megs
+        .unwrap_or(DEFAULT_ANKICONNECT_MAX_MEDIA_MEGS);
+    if !(1..=100).contains(&max_media_megs) {
+        return Err(bad(
+            "--ankiconnect-max-media-megs (KIOKU_ANKICONNECT_MAX_MEDIA_MEGS, ankiconnect_max_media_megs)",
+            format!("{max_media_megs} is out of range (1 to 100 MiB, the media sync limit)"),
+        ));
+    }
+    Ok(AnkiConnectConfig {
+        enabled: layer.ankiconnect.unwrap_or(true),
+        host: layer.ankiconnect_host.unwrap_or(host),
+        port: layer.ankiconnect_port.unwrap_or(DEFAULT_ANKICONNECT_PORT),
+        port_configured: layer.ankiconnect_port.is_some(),
+        origins,
+        keyless_user,
+        keyless_from,
+        write_wait_secs: layer
+            .ankiconnect_write_wait_secs
+            .unwrap_or(DEFAULT_ANKICONNECT_WRITE_WAIT_SECS),
+        max_media_megs,
+        fetch_timeout_secs: layer
+            .ankiconnect_fetch_timeout_secs
+            .unwrap_or(DEFAULT_ANKICONNECT_FETCH_TIMEOUT_SECS)
+            .max(1),
+        fetch_private: layer.ankiconnect_fetch_private.unwrap_or(false),
     })
 }
 

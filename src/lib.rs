@@ -6,6 +6,7 @@
 //! who may log in; `config` resolves the settings. `backup` keeps snapshots
 //! of collections (through `store`).
 
+pub mod api;
 pub mod backup;
 pub mod collection;
 pub mod config;

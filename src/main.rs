@@ -47,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         action: BackupAction,
     },
+    /// Make, list or revoke AnkiConnect API keys (each key opens one user's collection).
+    Apikey {
+        #[command(subcommand)]
+        action: ApikeyAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -68,6 +73,30 @@ enum BackupAction {
         /// A snapshot name as `kioku backup list` shows it.
         #[arg(value_name = "SNAPSHOT")]
         snapshot: String,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyAction {
+    /// Make a key for USER and print it; it is shown only this once.
+    Create {
+        /// The user whose collection the key opens.
+        #[arg(value_name = "USER")]
+        name: String,
+        /// What the key is for, shown by `list` (e.g. "yomitan laptop").
+        #[arg(long, value_name = "TEXT")]
+        label: Option<String>,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
+    /// List the keys: id, user, creation time, label (never the keys themselves).
+    List(ServeArgs),
+    /// Revoke the key with this id; a running server refuses it from the next request on.
+    Revoke {
+        #[arg(value_name = "ID")]
+        id: String,
         #[command(flatten)]
         args: ServeArgs,
     },
@@ -116,6 +145,13 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Apikey { action } => match apikey(action) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("kioku: error: {message}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
@@ -136,6 +172,56 @@ fn backup(action: BackupAction) -> Result<String, String> {
             cli::restore_offline(&config, &name, &snapshot)
         }
     }
+}
+
+fn apikey(action: ApikeyAction) -> Result<(), String> {
+    use kioku::users::apikeys;
+    let args = match &action {
+        ApikeyAction::Create { args, .. } | ApikeyAction::Revoke { args, .. } => args,
+        ApikeyAction::List(args) => args,
+    };
+    let config = Config::load_without_users(args).map_err(|e| e.to_string())?;
+    let base = &config.base;
+    match &action {
+        ApikeyAction::Create { name, label, .. } => {
+            if !config.users.is_empty() && !config.users.iter().any(|u| &u.name == name) {
+                eprintln!(
+                    "kioku: warning: {name:?} is not a configured user; the key works once the user exists"
+                );
+            }
+            let (key, entry) =
+                apikeys::create(base, name, label.as_deref()).map_err(|e| e.to_string())?;
+            println!("{key}");
+            eprintln!(
+                "API key {} for user {:?} made; it is shown only this once. Use it as the \
+                 AnkiConnect API key (Yomitan: Anki settings → API key).",
+                entry.id, entry.user
+            );
+        }
+        ApikeyAction::List(_) => {
+            let keys = apikeys::list(base).map_err(|e| e.to_string())?;
+            if keys.is_empty() {
+                eprintln!("no API keys (make one with `kioku apikey create USER`)");
+            }
+            for k in keys {
+                let created = chrono::DateTime::from_timestamp(k.created, 0)
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{}  {:<20}  {}  {}",
+                    k.id,
+                    k.user,
+                    created,
+                    k.label.unwrap_or_default()
+                );
+            }
+        }
+        ApikeyAction::Revoke { id, .. } => {
+            let entry = apikeys::revoke(base, id).map_err(|e| e.to_string())?;
+            println!("revoked API key {} of user {:?}", entry.id, entry.user);
+        }
+    }
+    Ok(())
 }
 
 fn cert(action: CertAction) -> Result<(), String> {
@@ -255,6 +341,34 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         } else {
             None
         };
+        let api_listener = if config.ankiconnect.enabled {
+            let addr =
+                std::net::SocketAddr::new(config.ankiconnect.host, config.ankiconnect.port);
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    tracing::info!(
+                        "AnkiConnect API on http://{}/ and under /ankiconnect",
+                        listener.local_addr().map_err(|e| e.to_string())?
+                    );
+                    Some(listener)
+                }
+                Err(e) if !config.ankiconnect.port_configured => {
+                    // e.g. Anki desktop with AnkiConnect on the same machine
+                    tracing::warn!(
+                        "cannot listen on {addr} for the AnkiConnect API ({e}); it is served \
+                         under /ankiconnect only (choose a port with --ankiconnect-port)"
+                    );
+                    None
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "cannot listen on {addr} (AnkiConnect API, --ankiconnect-port/KIOKU_ANKICONNECT_PORT): {e}"
+                    ))
+                }
+            }
+        } else {
+            None
+        };
         let mut urls = Vec::new();
         if let Some(l) = &plain {
             urls.push(format!(
@@ -275,14 +389,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "kioku is listening; point Anki at {} (setup page at /)",
             urls.join(" or ")
         );
+        let api = kioku::api::Api::new(&config);
         let app = Arc::new(App {
+            api,
             config,
             users: Arc::new(users),
             store,
             started: Instant::now(),
             tls,
         });
-        http::serve(app, plain, secure, shutdown_signal()).await;
+        http::serve(app, plain, secure, api_listener, shutdown_signal()).await;
         tracing::info!("stopped");
         Ok(())
     })

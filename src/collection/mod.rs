@@ -10,6 +10,7 @@
 //! sync sessions.
 
 pub mod create;
+pub mod edit;
 pub mod legacy;
 pub mod notes;
 pub mod proto;

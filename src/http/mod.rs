@@ -34,6 +34,8 @@ pub struct App {
     pub started: Instant,
     /// The HTTPS side, when it is on.
     pub tls: Option<Arc<crate::tls::Tls>>,
+    /// The AnkiConnect API's state (keys, downloader).
+    pub api: crate::api::Api,
 }
 
 impl App {
@@ -49,13 +51,15 @@ impl App {
     }
 }
 
-/// Serves plain HTTP on `plain` and HTTPS on `tls` (each optional) until
+/// Serves plain HTTP on `plain`, HTTPS on `tls` and the AnkiConnect API
+/// on `ankiconnect` (each optional) until
 /// `shutdown` resolves, then stops accepting, lets in-flight requests finish
 /// for up to the configured grace period, and closes the collections.
 pub async fn serve(
     app: Arc<App>,
     plain: Option<TcpListener>,
     tls: Option<TcpListener>,
+    ankiconnect: Option<TcpListener>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -98,11 +102,20 @@ pub async fn serve(
         tokio::select! {
             accepted = accept(plain.as_ref()) => {
                 let Some((stream, peer)) = accepted else { continue };
-                let conn = connection(app.clone(), stream, peer);
+                let conn = connection(app.clone(), stream, peer, false);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            accepted = accept(ankiconnect.as_ref()) => {
+                let Some((stream, peer)) = accepted else { continue };
+                let conn = graceful.watch(connection(app.clone(), stream, peer, true));
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(%peer, error = %e, "AnkiConnect connection ended with an error");
                     }
                 });
             }
@@ -115,7 +128,7 @@ pub async fn serve(
                     let Some(stream) = crate::tls::handshake(&acceptor, stream, peer).await else {
                         return;
                     };
-                    if let Err(e) = watcher.watch(connection(app, stream, peer)).await {
+                    if let Err(e) = watcher.watch(connection(app, stream, peer, false)).await {
                         tracing::debug!(%peer, error = %e, "TLS connection ended with an error");
                     }
                 });
@@ -125,6 +138,7 @@ pub async fn serve(
     }
     drop(plain);
     drop(tls);
+    drop(ankiconnect);
     let grace = Duration::from_secs(app.config.shutdown_grace_secs);
     tracing::info!(
         grace_secs = grace.as_secs(),
@@ -162,11 +176,13 @@ async fn accept(listener: Option<&TcpListener>) -> Option<(tokio::net::TcpStream
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
 
-/// One HTTP/1.1 connection over `io` from `peer`, served by [`routes::handle`].
+/// One HTTP/1.1 connection over `io` from `peer`, served by [`routes::handle`]
+/// (or, on the AnkiConnect API's own port, by [`crate::api::http::handle`]).
 fn connection<I>(
     app: Arc<App>,
     io: I,
     peer: SocketAddr,
+    api_only: bool,
 ) -> impl hyper_util::server::graceful::GracefulConnection<Error = hyper::Error> + Send + 'static
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -174,7 +190,13 @@ where
     let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(ClientAddr(peer));
         let app = app.clone();
-        async move { Ok::<_, std::convert::Infallible>(routes::handle(app, req).await) }
+        async move {
+            Ok::<_, std::convert::Infallible>(if api_only {
+                crate::api::http::handle(app, req).await
+            } else {
+                routes::handle(app, req).await
+            })
+        }
     });
     http1::Builder::new()
         .timer(TokioTimer::new())

@@ -1,6 +1,7 @@
 //! Routing by path: `/sync/<method>` to [`crate::sync`], `/msync/<method>`
 //! to [`crate::media`], `GET /health`, the setup page `/` and the CA files
-//! (`/ca.pem`, `/ca.crt`, `/kioku.mobileconfig`); everything else is 404.
+//! (`/ca.pem`, `/ca.crt`, `/kioku.mobileconfig`), `/ankiconnect` to
+//! [`crate::api`]; everything else is 404.
 //! Here the request's encoding is undone (header, zstd, JSON) before a sync
 //! handler runs, and its answer encoded again.
 
@@ -36,6 +37,10 @@ enum Reply {
 /// Handles one request; never fails (errors become statuses here).
 pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<LoggedBody> {
     let path = req.uri().path().to_owned();
+    // The AnkiConnect API (issue 11) answers in its own protocol.
+    if matches!(path.as_str(), "/ankiconnect" | "/ankiconnect/") && app.config.ankiconnect.enabled {
+        return crate::api::http::handle(app, req).await;
+    }
     let mut log = RequestLog::new(req.method().as_str(), &path);
     let result = route(&app, req, &mut log).await;
     let (status, builder, body) = match result {

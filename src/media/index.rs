@@ -171,6 +171,15 @@ impl Index {
         Ok(self.entry(name)?.filter(Entry::is_live))
     }
 
+    /// Names of the live files, sorted.
+    pub fn live_names(&self) -> Result<Vec<String>, MediaError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("select fname from media where size > 0 order by fname")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Up to [`CHANGES_PAGE`] rows with a usn above `after`, in ascending usn
     /// order: `(name, usn, sha1 hex or "" for a deletion)`.
     pub fn changes_after(&self, after: i32) -> Result<Vec<(String, i32, String)>, MediaError> {

@@ -116,13 +116,17 @@ impl Store {
         slots
             .entry(name.to_owned())
             .or_insert_with(|| {
+                let (session_open, _) = tokio::sync::watch::channel(false);
+                let session_open = Arc::new(session_open);
                 Arc::new(UserSlot {
                     name: name.to_owned(),
                     dir: self.base.join(name),
+                    session_open: session_open.clone(),
                     state: Arc::new(tokio::sync::Mutex::new(UserState {
                         dir: self.base.join(name),
                         conn: None,
                         session: None,
+                        session_open,
                         pins: Arc::new(AtomicUsize::new(0)),
                     })),
                 })
@@ -152,6 +156,9 @@ impl Store {
 pub struct UserSlot {
     name: String,
     dir: PathBuf,
+    /// Whether a normal sync's session (and its transaction) is open;
+    /// changes when one begins or ends, so other writers can wait for it.
+    session_open: Arc<tokio::sync::watch::Sender<bool>>,
     state: Arc<tokio::sync::Mutex<UserState>>,
 }
 
@@ -163,6 +170,13 @@ impl UserSlot {
     /// The user's folder.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Watches whether a normal sync of this user is in progress: the value
+    /// turns `false` when its session ends (committed, rolled back or
+    /// expired).
+    pub fn session_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.session_open.subscribe()
     }
 
     /// A fresh temp file path in the user's folder (created with the folder if
@@ -213,6 +227,8 @@ pub struct UserState {
     conn: Option<Connection>,
     /// The normal sync in progress, whose transaction is open on `conn`.
     session: Option<Session>,
+    /// Tells [`UserSlot::session_watch`] watchers when `session` changes.
+    session_open: Arc<tokio::sync::watch::Sender<bool>>,
     pins: Arc<AtomicUsize>,
 }
 

@@ -78,6 +78,7 @@ impl UserState {
         let conn = self.collection(now_ms)?;
         conn.execute_batch("begin immediate")?;
         self.session = Some(session);
+        self.session_open.send_replace(true);
         Ok(self.conn.as_ref().expect("opened above"))
     }
 
@@ -111,6 +112,7 @@ impl UserState {
         let Some(session) = self.session.take() else {
             return Ok(());
         };
+        self.session_open.send_replace(false);
         if let Some(conn) = &self.conn {
             if !conn.is_autocommit() {
                 let result = conn.execute_batch(if commit && !session.failed {

@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 
 use pbkdf2::password_hash::{PasswordHash, PasswordVerifier};
+pub mod apikeys;
+
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;

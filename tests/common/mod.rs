@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod api;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -36,6 +38,8 @@ pub struct Server {
     pub port: u16,
     /// The HTTPS port (see tests/tls.rs).
     pub tls_port: u16,
+    /// The AnkiConnect API's own port (see tests/ankiconnect*.rs).
+    pub api_port: u16,
     pub base: PathBuf,
     log: PathBuf,
     env: Vec<(String, String)>,
@@ -45,6 +49,7 @@ fn spawn(
     base: &std::path::Path,
     port: u16,
     tls_port: u16,
+    api_port: u16,
     log: &std::path::Path,
     env: &[(String, String)],
 ) -> Child {
@@ -56,6 +61,7 @@ fn spawn(
         .env("SYNC_HOST", "127.0.0.1")
         .env("SYNC_PORT", port.to_string())
         .env("KIOKU_TLS_PORT", tls_port.to_string())
+        .env("KIOKU_ANKICONNECT_PORT", api_port.to_string())
         .stdin(Stdio::null())
         .stdout(
             std::fs::OpenOptions::new()
@@ -82,11 +88,13 @@ impl Server {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let tls_port = free_port();
-        let child = spawn(&base, port, tls_port, &log, &env);
+        let api_port = free_port();
+        let child = spawn(&base, port, tls_port, api_port, &log, &env);
         let mut server = Server {
             child,
             port,
             tls_port,
+            api_port,
             base,
             log,
             env,
@@ -99,10 +107,12 @@ impl Server {
             }
             server.port = free_port();
             server.tls_port = free_port();
+            server.api_port = free_port();
             server.child = spawn(
                 &server.base,
                 server.port,
                 server.tls_port,
+                server.api_port,
                 &server.log,
                 &server.env,
             );
@@ -137,7 +147,14 @@ impl Server {
         if self.child.try_wait().unwrap().is_none() {
             assert!(self.terminate().success(), "kioku exits 0 on SIGTERM");
         }
-        self.child = spawn(&self.base, self.port, self.tls_port, &self.log, &self.env);
+        self.child = spawn(
+            &self.base,
+            self.port,
+            self.tls_port,
+            self.api_port,
+            &self.log,
+            &self.env,
+        );
         self.wait_healthy();
     }
 

@@ -249,6 +249,8 @@ class KiokuServer(_Server):
         super().__init__(*args, **kwargs)
         #: the HTTPS port (kioku serves HTTPS beside plain HTTP)
         self.tls_port = free_port()
+        #: the AnkiConnect API's own port
+        self.api_port = free_port()
 
     @property
     def https_endpoint(self) -> str:
@@ -257,6 +259,7 @@ class KiokuServer(_Server):
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in super().env().items() if not k.startswith("KIOKU_TLS_")}
         env["KIOKU_TLS_PORT"] = str(self.tls_port)
+        env["KIOKU_ANKICONNECT_PORT"] = self.extra_env.get("KIOKU_ANKICONNECT_PORT", str(self.api_port))
         env.update({k: v for k, v in self.extra_env.items() if k.startswith("KIOKU_TLS_")})
         return env
 
