@@ -12,7 +12,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use kioku::config::{Config, ServeArgs};
 use kioku::http::{self, App};
 use kioku::store::Store;
-use kioku::users::Users;
+use kioku::users::Accounts;
 
 /// `kioku --version`: the version, the git commit it was built from and the
 /// target it was built for (see build.rs).
@@ -42,6 +42,14 @@ enum Command {
         #[command(subcommand)]
         action: CertAction,
     },
+    /// Add, list, remove users, change passwords (works while the server runs).
+    User {
+        #[command(subcommand)]
+        action: kioku::cli::users::UserAction,
+    },
+    /// Show the running server's listeners, users, sizes, last syncs and
+    /// certificate (or, when none runs, what the data folder tells).
+    Status(kioku::cli::status::StatusArgs),
 }
 
 #[derive(Subcommand)]
@@ -77,6 +85,18 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::User { action } => exit(kioku::cli::users::run(action)),
+        Command::Status(args) => exit(kioku::cli::status::run(args)),
+    }
+}
+
+fn exit(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("kioku: error: {message}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -88,7 +108,7 @@ fn cert(action: CertAction) -> Result<(), String> {
             args.clone()
         }
     };
-    let config = Config::load_without_users(&args).map_err(|e| e.to_string())?;
+    let config = Config::load(&args).map_err(|e| e.to_string())?;
     if config.tls_cert.is_some() {
         return Err("a user certificate is configured (--tls-cert); kioku makes no CA then".into());
     }
@@ -146,8 +166,9 @@ fn cert(action: CertAction) -> Result<(), String> {
 fn serve(args: ServeArgs) -> Result<(), String> {
     let config = Config::load(&args).map_err(|e| e.to_string())?;
     init_logging(&config.log)?;
-    let users = Users::new(&config.users, config.passwords_hashed).map_err(|e| e.to_string())?;
     let store = Store::open(&config.base, &config.base_source).map_err(|e| e.to_string())?;
+    let accounts = Arc::new(Accounts::open(&config).map_err(|e| e.to_string())?);
+    let control = kioku::control::bind(store.base())?;
     // Before serving: settle media batches a crash interrupted.
     kioku::media::reconcile_all(store.base());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -196,19 +217,43 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         }
         tracing::info!(
             base = %config.base.display(),
-            users = users.len(),
+            users = accounts.users().len(),
             version = env!("CARGO_PKG_VERSION"),
             "kioku is listening; point Anki at {} (setup page at /)",
             urls.join(" or ")
         );
+        if accounts.users().is_empty() {
+            tracing::warn!(
+                "no user yet: open {} in a browser to create the first account \
+                 (or run `kioku user add NAME`)",
+                urls.join(" or ")
+            );
+        }
         let app = Arc::new(App {
             config,
-            users: Arc::new(users),
+            accounts,
+            web: kioku::web::Web::default(),
             store,
             started: Instant::now(),
             tls,
         });
+        // The control socket; its file is removed when `control` drops.
+        let control_task = match control.as_ref().map(|b| b.listener()).transpose() {
+            Ok(listener) => listener.map(|listener| {
+                let (app, urls) = (app.clone(), Arc::new(urls.clone()));
+                tokio::spawn(kioku::control::serve(app, listener, urls))
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serve the control socket");
+                None
+            }
+        };
         http::serve(app, plain, secure, shutdown_signal()).await;
+        if let Some(task) = control_task {
+            task.abort();
+            let _ = task.await;
+        }
+        drop(control);
         tracing::info!("stopped");
         Ok(())
     })

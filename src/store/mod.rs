@@ -28,6 +28,7 @@ use rusqlite::Connection;
 use crate::collection::{self, CollectionError};
 
 mod session;
+pub mod usage;
 pub use session::{PendingIds, Session};
 
 /// The collection file name inside a user's folder (official layout).
