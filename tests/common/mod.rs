@@ -41,6 +41,10 @@ pub struct Server {
     env: Vec<(String, String)>,
 }
 
+/// An `env` entry that makes [`Server::start`] leave out `SYNC_USER1=user:pass`
+/// (a server without users: the first-run form).
+pub const NO_USERS: (&str, &str) = ("KIOKU_TEST_NO_USERS", "1");
+
 fn spawn(
     base: &std::path::Path,
     port: u16,
@@ -49,10 +53,11 @@ fn spawn(
     env: &[(String, String)],
 ) -> Child {
     let mut cmd = kioku();
-    cmd.arg("serve")
-        .env_clear()
-        .env("SYNC_USER1", "user:pass")
-        .env("SYNC_BASE", base)
+    cmd.arg("serve").env_clear();
+    if !env.iter().any(|(k, _)| k == NO_USERS.0) {
+        cmd.env("SYNC_USER1", "user:pass");
+    }
+    cmd.env("SYNC_BASE", base)
         .env("SYNC_HOST", "127.0.0.1")
         .env("SYNC_PORT", port.to_string())
         .env("KIOKU_TLS_PORT", tls_port.to_string())
