@@ -90,12 +90,21 @@ impl Locked {
 
 impl std::fmt::Display for Locked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "too many failed logins for {}; try again in {} s",
-            self.what,
-            self.retry_after_secs()
-        )
+        if self.locked_out {
+            write!(
+                f,
+                "{} is locked out after too many failed logins; try again in {} s",
+                self.what,
+                self.retry_after_secs()
+            )
+        } else {
+            write!(
+                f,
+                "too many failed logins for {}; wait {} s before trying again",
+                self.what,
+                self.retry_after_secs()
+            )
+        }
     }
 }
 
