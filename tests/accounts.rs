@@ -83,14 +83,22 @@ fn the_first_run_form_creates_one_admin_account_and_is_then_gone_for_good() {
         ("password2", "first password"),
     ];
     // Without the form cookie (as from another site), or without the token.
-    assert_eq!(post(&server, "/setup/first-account", &[], &account).status, 403);
+    assert_eq!(
+        post(&server, "/setup/first-account", &[], &account).status,
+        403
+    );
     let no_token = [account[1], account[2], account[3]];
     assert_eq!(
         post(&server, "/setup/first-account", &[&cookie], &no_token).status,
         403
     );
     // A mismatch or a bad name is explained, and nothing is made.
-    let mismatch = [account[0], account[1], account[2], ("password2", "other password")];
+    let mismatch = [
+        account[0],
+        account[1],
+        account[2],
+        ("password2", "other password"),
+    ];
     let resp = post(&server, "/setup/first-account", &[&cookie], &mismatch);
     assert_eq!(resp.status, 400);
     assert!(text(&resp).contains("differ"), "{}", text(&resp));
@@ -105,7 +113,10 @@ fn the_first_run_form_creates_one_admin_account_and_is_then_gone_for_good() {
     assert!(text(&resp).contains("Account created"), "{}", text(&resp));
     assert_eq!(health_users(&server), 1);
     let stored = std::fs::read_to_string(server.base.join("users.toml")).unwrap();
-    assert!(stored.contains("name = \"admin\"") && stored.contains("admin = true"), "{stored}");
+    assert!(
+        stored.contains("name = \"admin\"") && stored.contains("admin = true"),
+        "{stored}"
+    );
     assert!(stored.contains("$pbkdf2-sha256$i=600000,l=32$"), "{stored}");
     // A second POST, even with a valid token, is refused; the form is gone.
     let second = [account[0], ("name", "intruder"), account[2], account[3]];
@@ -131,7 +142,11 @@ fn add_admin(base: &std::path::Path, name: &str, password: &str) {
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Logs in on the admin page; returns the session cookie and the page.
@@ -168,7 +183,10 @@ fn admin_forms_need_a_session_and_its_csrf_token() {
     let server = &Server::start(&[NO_USERS, ("KIOKU_NO_TLS", "1")]);
     add_admin(&server.base, "boss", "boss password");
     let (session, html) = admin_login(server, "boss", "boss password");
-    assert!(html.contains("Add a user") && html.contains("boss"), "{html}");
+    assert!(
+        html.contains("Add a user") && html.contains("boss"),
+        "{html}"
+    );
     let csrf = hidden(&html, "csrf");
     let new_user = |csrf: &str| {
         vec![
@@ -197,7 +215,10 @@ fn admin_forms_need_a_session_and_its_csrf_token() {
     // With both: added.
     let resp = send(&[&session], new_user(&csrf));
     assert_eq!(resp.status, 303, "{}", text(&resp));
-    assert_eq!(resp.header("location"), Some("/admin?done=added&name=carol"));
+    assert_eq!(
+        resp.header("location"),
+        Some("/admin?done=added&name=carol")
+    );
     assert_eq!(health_users(server), 2);
     // Without a session the admin pages show only the login form.
     let html = text(&get(server, "/admin", &[]));
@@ -212,7 +233,11 @@ fn admin_forms_need_a_session_and_its_csrf_token() {
         server,
         "/admin/login",
         &[&fc],
-        &[("token", &token), ("name", "carol"), ("password", "carol password")],
+        &[
+            ("token", &token),
+            ("name", "carol"),
+            ("password", "carol password"),
+        ],
     );
     assert_eq!(resp.status, 403);
     assert!(text(&resp).contains("not an admin"), "{}", text(&resp));
@@ -243,7 +268,10 @@ fn a_password_change_ends_the_admins_session_and_sync_keys() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(server.sync("meta", &key, r#"{"v":11,"cv":"test"}"#).status, 200);
+    assert_eq!(
+        server.sync("meta", &key, r#"{"v":11,"cv":"test"}"#).status,
+        200
+    );
     let user_page = get(&server, "/admin/user/boss", &[&session]);
     assert_eq!(user_page.status, 200);
     assert!(text(&user_page).contains("New password"));
@@ -258,7 +286,10 @@ fn a_password_change_ends_the_admins_session_and_sync_keys() {
         ],
     );
     assert_eq!(resp.status, 303, "{}", text(&resp));
-    assert_eq!(server.sync("meta", &key, r#"{"v":11,"cv":"test"}"#).status, 403);
+    assert_eq!(
+        server.sync("meta", &key, r#"{"v":11,"cv":"test"}"#).status,
+        403
+    );
     let html = text(&get(&server, "/admin", &[&session]));
     assert!(html.contains("Log in"), "the session ended: {html}");
     admin_login(&server, "boss", "new boss password");
@@ -267,7 +298,12 @@ fn a_password_change_ends_the_admins_session_and_sync_keys() {
 #[test]
 fn plain_http_admin_requests_go_to_the_https_port_when_tls_is_on() {
     let server = Server::start(&[]);
-    let resp = server.request("GET", "/admin/user/x?y=1", &[("host", "kioku.local:8080")], b"");
+    let resp = server.request(
+        "GET",
+        "/admin/user/x?y=1",
+        &[("host", "kioku.local:8080")],
+        b"",
+    );
     assert_eq!(resp.status, 307);
     assert_eq!(
         resp.header("location").unwrap(),

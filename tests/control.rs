@@ -25,7 +25,12 @@ fn cli(base: &Path, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -63,7 +68,11 @@ fn user_commands_change_a_running_server_at_once() {
     let server = Server::start(&[]);
     let base = &server.base;
     assert_eq!(health_users(&server), 1);
-    let out = cli(base, &["user", "add", "alice", "--password-stdin"], "alice password 1\n");
+    let out = cli(
+        base,
+        &["user", "add", "alice", "--password-stdin"],
+        "alice password 1\n",
+    );
     ok(&out);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("the running server now has 2 user(s)"),
@@ -72,28 +81,64 @@ fn user_commands_change_a_running_server_at_once() {
     assert_eq!(health_users(&server), 2, "no wait: the CLI told the server");
     let key = host_key(&server, "alice", "alice password 1").expect("alice logs in");
     let list = ok(&cli(base, &["user", "list"], ""));
-    assert!(list.contains("alice") && list.contains("users.toml"), "{list}");
-    assert!(list.contains("user") && list.contains("SYNC_USER1"), "{list}");
+    assert!(
+        list.contains("alice") && list.contains("users.toml"),
+        "{list}"
+    );
+    assert!(
+        list.contains("user") && list.contains("SYNC_USER1"),
+        "{list}"
+    );
     // A new password: the old one and the old host key stop working.
-    ok(&cli(base, &["user", "passwd", "alice", "--password-stdin"], "alice password 2\n"));
+    ok(&cli(
+        base,
+        &["user", "passwd", "alice", "--password-stdin"],
+        "alice password 2\n",
+    ));
     assert!(host_key(&server, "alice", "alice password 1").is_none());
-    assert_eq!(server.sync("meta", &key, r#"{"v":11,"cv":"t"}"#).status, 403);
+    assert_eq!(
+        server.sync("meta", &key, r#"{"v":11,"cv":"t"}"#).status,
+        403
+    );
     let key2 = host_key(&server, "alice", "alice password 2").expect("the new password works");
-    assert_eq!(server.sync("meta", &key2, r#"{"v":11,"cv":"t"}"#).status, 200);
+    assert_eq!(
+        server.sync("meta", &key2, r#"{"v":11,"cv":"t"}"#).status,
+        200
+    );
     assert!(base.join("alice/collection.anki2").exists());
     // Refused: a reserved name, a configured user, a short password, a duplicate.
-    let err = failed(&cli(base, &["user", "add", "kioku.sock", "--password-stdin"], "long enough\n"));
+    let err = failed(&cli(
+        base,
+        &["user", "add", "kioku.sock", "--password-stdin"],
+        "long enough\n",
+    ));
     assert!(err.contains("control socket"), "{err}");
-    let err = failed(&cli(base, &["user", "passwd", "user", "--password-stdin"], "long enough\n"));
+    let err = failed(&cli(
+        base,
+        &["user", "passwd", "user", "--password-stdin"],
+        "long enough\n",
+    ));
     assert!(err.contains("SYNC_USER1"), "{err}");
-    let err = failed(&cli(base, &["user", "add", "bob", "--password-stdin"], "short\n"));
+    let err = failed(&cli(
+        base,
+        &["user", "add", "bob", "--password-stdin"],
+        "short\n",
+    ));
     assert!(err.contains("too short"), "{err}");
-    let err = failed(&cli(base, &["user", "add", "alice", "--password-stdin"], "long enough\n"));
+    let err = failed(&cli(
+        base,
+        &["user", "add", "alice", "--password-stdin"],
+        "long enough\n",
+    ));
     assert!(err.contains("exists already"), "{err}");
     let err = failed(&cli(base, &["user", "add", "bob"], ""));
     assert!(err.contains("--password-stdin"), "no terminal: {err}");
     // Removal with the data, while the server has the collection open.
-    ok(&cli(base, &["user", "remove", "alice", "--delete-data"], ""));
+    ok(&cli(
+        base,
+        &["user", "remove", "alice", "--delete-data"],
+        "",
+    ));
     assert_eq!(health_users(&server), 1);
     assert!(host_key(&server, "alice", "alice password 2").is_none());
     assert!(!base.join("alice").exists(), "the folder is gone");
@@ -108,13 +153,23 @@ fn status_reads_the_running_server_and_then_the_data_folder() {
     let meta = std::fs::symlink_metadata(&socket).unwrap();
     assert!(meta.file_type().is_socket());
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-    ok(&cli(&base, &["user", "add", "alice", "--admin", "--password-stdin"], "alice password\n"));
+    ok(&cli(
+        &base,
+        &["user", "add", "alice", "--admin", "--password-stdin"],
+        "alice password\n",
+    ));
     let json: serde_json::Value =
         serde_json::from_str(&ok(&cli(&base, &["status", "--json"], ""))).unwrap();
     assert_eq!(json["running"], true);
     let listeners = json["listeners"].to_string();
-    assert!(listeners.contains(&format!("http://127.0.0.1:{}/", server.port)), "{json}");
-    assert!(listeners.contains(&format!("https://127.0.0.1:{}/", server.tls_port)), "{json}");
+    assert!(
+        listeners.contains(&format!("http://127.0.0.1:{}/", server.port)),
+        "{json}"
+    );
+    assert!(
+        listeners.contains(&format!("https://127.0.0.1:{}/", server.tls_port)),
+        "{json}"
+    );
     let names: Vec<&str> = json["users"]
         .as_array()
         .unwrap()
@@ -122,7 +177,10 @@ fn status_reads_the_running_server_and_then_the_data_folder() {
         .map(|u| u["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["alice", "user"]);
-    assert!(json["certificate"]["expires"].as_i64().unwrap() > 0, "{json}");
+    assert!(
+        json["certificate"]["expires"].as_i64().unwrap() > 0,
+        "{json}"
+    );
     assert!(json["data_bytes"].as_u64().unwrap() > 0);
     let text = ok(&cli(&base, &["status"], ""));
     assert!(text.contains("running (kioku"), "{text}");
@@ -132,7 +190,10 @@ fn status_reads_the_running_server_and_then_the_data_folder() {
     assert!(!socket.exists(), "the socket is removed on exit");
     let text = ok(&cli(&base, &["status"], ""));
     assert!(text.contains("not running"), "{text}");
-    assert!(text.contains("alice (admin)") && text.contains("[SYNC_USER1]"), "{text}");
+    assert!(
+        text.contains("alice (admin)") && text.contains("[SYNC_USER1]"),
+        "{text}"
+    );
     assert!(text.contains("expires"), "{text}");
 }
 
@@ -145,7 +206,11 @@ fn a_stale_socket_is_replaced_and_a_second_server_on_the_folder_is_refused() {
     }
     assert!(base.join("kioku.sock").exists());
     let server = Server::start(&[("SYNC_BASE", base.to_str().unwrap())]);
-    assert!(server.log().contains("replaced a stale control socket"), "{}", server.log());
+    assert!(
+        server.log().contains("replaced a stale control socket"),
+        "{}",
+        server.log()
+    );
     let second = kioku()
         .arg("serve")
         .env_clear()

@@ -13,7 +13,7 @@ use std::fmt::Write;
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 
-use super::html::{esc, message, page, size, time, url_segment};
+use super::html::{duration, esc, message, page, size, time, url_segment};
 use super::session::{self, Session};
 use super::{blocking, read_form, Ctx, Reply};
 use crate::http::error::HttpError;
@@ -47,7 +47,7 @@ pub async fn route(
     match (rest.as_slice(), get, post) {
         ([] | [""], true, _) => match current_session(ctx) {
             Some(s) => overview(ctx, &s, notice(ctx), StatusCode::OK).await,
-            None => Ok(login_page(ctx, notice(ctx), StatusCode::OK)),
+            None => Ok(login_page(ctx, notice(ctx), StatusCode::OK, "")),
         },
         (["login"], true, _) => Ok(Reply::redirect(StatusCode::SEE_OTHER, "/admin")),
         (["login"], _, true) => login(ctx, req).await,
@@ -176,7 +176,7 @@ pub(super) fn bar(s: &Session) -> String {
     )
 }
 
-fn login_page(ctx: &Ctx<'_>, msg: Option<(bool, String)>, status: StatusCode) -> Reply {
+fn login_page(ctx: &Ctx<'_>, msg: Option<(bool, String)>, status: StatusCode, name: &str) -> Reply {
     let (cookie, set_cookie) = ctx.form_cookie();
     let token = ctx.app.web.sessions.form_token(LOGIN, &cookie);
     let mut body = String::from("<h1>kioku admin</h1>");
@@ -188,12 +188,13 @@ fn login_page(ctx: &Ctx<'_>, msg: Option<(bool, String)>, status: StatusCode) ->
         "<p>Log in with an admin account to manage the users of this server.</p>\
          <form class=\"stack\" method=\"post\" action=\"/admin/login\">\
          <input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <label>User name<input type=\"text\" name=\"name\" required autocomplete=\"username\" \
-         autocapitalize=\"none\" spellcheck=\"false\"></label>\
+         <label>User name<input type=\"text\" name=\"name\" value=\"{name}\" required \
+         autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\"></label>\
          <label>Password<input type=\"password\" name=\"password\" required \
          autocomplete=\"current-password\"></label>\
          <div><button type=\"submit\">Log in</button></div></form>\
-         <p class=\"note\"><a href=\"/\">Setup page</a></p>"
+         <p class=\"note\"><a href=\"/\">Setup page</a></p>",
+        name = esc(name),
     );
     Reply::html(status, page("en", "kioku admin — log in", &body)).cookie(set_cookie)
 }
@@ -207,7 +208,12 @@ async fn login(ctx: &mut Ctx<'_>, req: Request<Incoming>) -> Result<Reply, HttpE
     if !sessions.check_form_token(LOGIN, ctx.cookie(session::FORM_COOKIE), &field("token")) {
         ctx.log.error = Some("admin login: missing or wrong form token".into());
         let text = "This form has expired or did not come from this site. Try again.".to_owned();
-        return Ok(login_page(ctx, Some((false, text)), StatusCode::FORBIDDEN));
+        return Ok(login_page(
+            ctx,
+            Some((false, text)),
+            StatusCode::FORBIDDEN,
+            &name,
+        ));
     }
     let throttle = &ctx.app.accounts.throttle;
     if let Err(locked) = throttle.check(ctx.ip, &name) {
@@ -216,12 +222,16 @@ async fn login(ctx: &mut Ctx<'_>, req: Request<Incoming>) -> Result<Reply, HttpE
             "Too many failed logins. Try again in {} s.",
             locked.retry_after_secs()
         );
-        return Ok(
-            login_page(ctx, Some((false, text)), StatusCode::TOO_MANY_REQUESTS).header(
-                hyper::header::RETRY_AFTER,
-                locked.retry_after_secs().to_string(),
-            ),
-        );
+        return Ok(login_page(
+            ctx,
+            Some((false, text)),
+            StatusCode::TOO_MANY_REQUESTS,
+            &name,
+        )
+        .header(
+            hyper::header::RETRY_AFTER,
+            locked.retry_after_secs().to_string(),
+        ));
     }
     let users = ctx.app.users();
     let (n, p) = (name.clone(), field("password"));
@@ -236,13 +246,23 @@ async fn login(ctx: &mut Ctx<'_>, req: Request<Incoming>) -> Result<Reply, HttpE
             throttle.failure(ctx.ip, &name);
             ctx.log.error = Some("admin login: wrong user name or password".into());
             let text = "Wrong user name or password.".to_owned();
-            Ok(login_page(ctx, Some((false, text)), StatusCode::FORBIDDEN))
+            Ok(login_page(
+                ctx,
+                Some((false, text)),
+                StatusCode::FORBIDDEN,
+                &name,
+            ))
         }
         Some((_, false)) => {
             throttle.success(ctx.ip, &name);
             ctx.log.error = Some("admin login: not an admin".into());
             let text = format!("{name:?} is not an admin account.");
-            Ok(login_page(ctx, Some((false, text)), StatusCode::FORBIDDEN))
+            Ok(login_page(
+                ctx,
+                Some((false, text)),
+                StatusCode::FORBIDDEN,
+                &name,
+            ))
         }
         Some((key, true)) => {
             throttle.success(ctx.ip, &name);
@@ -354,7 +374,7 @@ pub(super) async fn overview(
          <form class=\"stack\" method=\"post\" action=\"/admin/users\">{csrf}\
          <label>User name<input type=\"text\" name=\"name\" required maxlength=\"255\" \
          autocomplete=\"off\" autocapitalize=\"none\" spellcheck=\"false\"></label>\
-         <label>Password <span class=\"note\">(at least {MIN_PASSWORD_CHARS} characters)</span>\
+         <label><span>Password <span class=\"note\">(at least {MIN_PASSWORD_CHARS} characters)</span></span>\
          <input type=\"password\" name=\"password\" required minlength=\"{MIN_PASSWORD_CHARS}\" \
          autocomplete=\"new-password\"></label>\
          <label>Repeat the password<input type=\"password\" name=\"password2\" required \
@@ -374,15 +394,19 @@ fn protection(ctx: &Ctx<'_>, s: &Session) -> String {
     let mut out = format!(
         "<h2 id=\"protection\">Login protection</h2><p class=\"note\">After {free} failed logins \
          from one address ({name_free} for one user name), each further failure makes it wait \
-         {first} ms before the next attempt, doubling up to {lock} s (the lockout). Counts are \
-         forgotten after {forget} s without a failure.</p>",
+         {first} before the next attempt, doubling up to {lock} (the lockout). Counts are \
+         forgotten after {forget} without a failure.</p>",
         free = rules.free_failures,
         name_free = rules
             .free_failures
             .saturating_mul(crate::users::throttle::NAME_FREE_FACTOR),
-        first = rules.first_delay.as_millis(),
-        lock = rules.lockout.as_secs(),
-        forget = rules.lockout.as_secs() * u64::from(crate::users::throttle::FORGET_FACTOR),
+        first = duration(rules.first_delay),
+        lock = duration(rules.lockout),
+        forget = duration(
+            rules
+                .lockout
+                .saturating_mul(crate::users::throttle::FORGET_FACTOR)
+        ),
     );
     let entries = ctx.app.accounts.throttle.snapshot();
     if entries.is_empty() {

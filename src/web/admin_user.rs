@@ -77,7 +77,7 @@ async fn user_page(
             body,
             "<h2>New password</h2><p class=\"note\">Every device of {n} must then log in again.</p>\
              <form class=\"stack\" method=\"post\" action=\"/admin/user/{link}/password\">{csrf}\
-             <label>New password <span class=\"note\">(at least {MIN_PASSWORD_CHARS} characters)</span>\
+             <label><span>New password <span class=\"note\">(at least {MIN_PASSWORD_CHARS} characters)</span></span>\
              <input type=\"password\" name=\"password\" required minlength=\"{MIN_PASSWORD_CHARS}\" \
              autocomplete=\"new-password\"></label>\
              <label>Repeat it<input type=\"password\" name=\"password2\" required \

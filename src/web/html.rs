@@ -90,6 +90,17 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
+/// A duration as `250 ms`, `5 s`, `15 min` or `2 h`.
+pub fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        ms if ms < 1000 => format!("{ms} ms"),
+        ms if ms < 60_000 || ms % 60_000 != 0 => format!("{} s", ms / 1000),
+        ms if ms < 3_600_000 || ms % 3_600_000 != 0 => format!("{} min", ms / 60_000),
+        ms => format!("{} h", ms / 3_600_000),
+    }
+}
+
 /// Unix seconds as `2025-11-30 10:04 UTC (3 h ago)`; `never` for `None`.
 pub fn time(secs: Option<i64>, now: i64) -> String {
     let Some(secs) = secs else {
@@ -134,6 +145,12 @@ mod tests {
         assert_eq!(size(1536), "1.5 KiB");
         assert_eq!(size(5 * 1024 * 1024 * 1024), "5.0 GiB");
         assert_eq!(time(None, 0), "never");
+        let d = std::time::Duration::from_millis;
+        assert_eq!(duration(d(20)), "20 ms");
+        assert_eq!(duration(d(1000)), "1 s");
+        assert_eq!(duration(d(90_000)), "90 s");
+        assert_eq!(duration(d(900_000)), "15 min");
+        assert_eq!(duration(d(3_600_000)), "1 h");
         assert_eq!(time(Some(0), 7200), "1970-01-01 00:00 UTC (2 h ago)");
         assert_eq!(time(Some(100), 130), "1970-01-01 00:01 UTC (just now)");
     }

@@ -165,7 +165,7 @@ fn section(ctx: &Ctx<'_>, t: &Text, cookie: &str, error: Option<&str>, name: &st
          <input type=\"hidden\" name=\"token\" value=\"{token}\">\
          <label>{name_l}<input type=\"text\" name=\"name\" value=\"{name}\" required maxlength=\"255\" \
          autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\"></label>\
-         <label>{pw_l} <span class=\"note\">({min})</span><input type=\"password\" name=\"password\" \
+         <label><span>{pw_l} <span class=\"note\">({min})</span></span><input type=\"password\" name=\"password\" \
          required minlength=\"{MIN_PASSWORD_CHARS}\" autocomplete=\"new-password\"></label>\
          <label>{repeat}<input type=\"password\" name=\"password2\" required \
          minlength=\"{MIN_PASSWORD_CHARS}\" autocomplete=\"new-password\"></label>\
