@@ -5,10 +5,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
-use common::{kioku, Response, Server, NO_USERS};
+use common::{kioku, output_with_stdin, Response, Server, NO_USERS};
 
 /// The `name=value` of a `Set-Cookie` header for `name`.
 fn set_cookie(resp: &Response, name: &str) -> Option<String> {
@@ -129,38 +126,44 @@ fn the_first_run_form_creates_one_admin_account_and_is_then_gone_for_good() {
     assert!(resp.sync_json()["key"].as_str().unwrap().len() == 40);
 }
 
-/// Adds a stored admin with the CLI (no server running yet).
+/// Adds a stored admin with the CLI.
 fn add_admin(base: &std::path::Path, name: &str, password: &str) {
-    let mut child = kioku()
-        .args(["user", "add", name, "--admin", "--password-stdin"])
+    let mut cmd = kioku();
+    cmd.args(["user", "add", name, "--admin", "--password-stdin"])
         .env_clear()
-        .env("SYNC_BASE", base)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env("SYNC_BASE", base);
+    let out = output_with_stdin(&mut cmd, format!("{password}\n").as_bytes());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+}
+
+/// The admin login form's cookie and token.
+fn login_form(server: &Server) -> (String, String) {
+    let page = get(server, "/admin", &[]);
+    assert_eq!(page.status, 200);
+    let cookie = set_cookie(&page, "kioku_form").expect("a form cookie");
+    (cookie, hidden(&text(&page), "token"))
+}
+
+/// Sends the admin login form.
+fn try_admin_login(
+    server: &Server,
+    form: &(String, String),
+    name: &str,
+    password: &str,
+) -> Response {
+    let (cookie, token) = form;
+    let fields = [
+        ("token", token.as_str()),
+        ("name", name),
+        ("password", password),
+    ];
+    post(server, "/admin/login", &[cookie], &fields)
 }
 
 /// Logs in on the admin page; returns the session cookie and the page.
 fn admin_login(server: &Server, name: &str, password: &str) -> (String, String) {
-    let page = get(server, "/admin", &[]);
-    assert_eq!(page.status, 200);
-    let form_cookie = set_cookie(&page, "kioku_form").unwrap();
-    let token = hidden(&text(&page), "token");
-    let resp = post(
-        server,
-        "/admin/login",
-        &[&form_cookie],
-        &[("token", &token), ("name", name), ("password", password)],
-    );
+    let resp = try_admin_login(server, &login_form(server), name, password);
     assert_eq!(resp.status, 303, "{}", text(&resp));
     let session = set_cookie(&resp, "kioku_session").expect("a session cookie");
     let raw = resp
@@ -226,28 +229,13 @@ fn admin_forms_need_a_session_and_its_csrf_token() {
     let resp = get(server, "/admin/user/carol", &[]);
     assert_eq!(resp.status, 303);
     // A non-admin cannot log in to the admin pages.
-    let page = get(server, "/admin", &[]);
-    let fc = set_cookie(&page, "kioku_form").unwrap();
-    let token = hidden(&text(&page), "token");
-    let resp = post(
-        server,
-        "/admin/login",
-        &[&fc],
-        &[
-            ("token", &token),
-            ("name", "carol"),
-            ("password", "carol password"),
-        ],
-    );
+    let form = login_form(server);
+    let resp = try_admin_login(server, &form, "carol", "carol password");
     assert_eq!(resp.status, 403);
     assert!(text(&resp).contains("not an admin"), "{}", text(&resp));
     // The login form itself needs its token.
-    let resp = post(
-        server,
-        "/admin/login",
-        &[&fc],
-        &[("name", "boss"), ("password", "boss password")],
-    );
+    let fields = [("name", "boss"), ("password", "boss password")];
+    let resp = post(server, "/admin/login", &[&form.0], &fields);
     assert_eq!(resp.status, 403);
     // Logging out ends the session: its cookie no longer works.
     let resp = post(server, "/admin/logout", &[&session], &[("csrf", &csrf)]);
@@ -319,17 +307,8 @@ fn the_sync_login_and_the_admin_login_share_the_login_protection() {
         ("KIOKU_LOGIN_LOCKOUT_SECS", "10"),
         ("KIOKU_NO_TLS", "1"),
     ]);
-    let page = get(&server, "/admin", &[]);
-    let fc = set_cookie(&page, "kioku_form").unwrap();
-    let token = hidden(&text(&page), "token");
-    let admin_try = |password: &str| {
-        post(
-            &server,
-            "/admin/login",
-            &[&fc],
-            &[("token", &token), ("name", "user"), ("password", password)],
-        )
-    };
+    let form = login_form(&server);
+    let admin_try = |password: &str| try_admin_login(&server, &form, "user", password);
     // Two free failures on the admin page, the third starts a 3 s wait.
     for _ in 0..3 {
         assert_eq!(admin_try("wrong").status, 403);

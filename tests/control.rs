@@ -6,32 +6,20 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
-use common::{kioku, temp_dir, Server};
+use common::{kioku, output_with_stdin, temp_dir, Server};
 
 /// Runs `kioku <args>` on the data folder `base` with `stdin`.
 fn cli(base: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = kioku()
-        .args(args)
+    let mut cmd = kioku();
+    cmd.args(args)
         .env_clear()
         .env("SYNC_BASE", base)
-        .env("SYNC_USER1", "user:pass")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+        .env("SYNC_USER1", "user:pass");
+    output_with_stdin(&mut cmd, stdin.as_bytes())
 }
 
 fn ok(out: &Output) -> String {

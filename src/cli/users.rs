@@ -116,24 +116,20 @@ pub fn run(action: UserAction) -> Result<(), String> {
             admin,
             password_stdin,
             args,
-        } => {
-            let config = Config::load(&args).map_err(|e| e.to_string())?;
-            let password = read_password(&name, password_stdin)?;
-            accounts::add(&config.base, &config.users, &name, &password, admin).map_err(e)?;
+        } => with_password(&args, &name, password_stdin, |config, password| {
+            accounts::add(&config.base, &config.users, &name, password, admin)?;
             println!("added {name}{}", if admin { " (admin)" } else { "" });
-            notify(&config);
-        }
+            Ok(())
+        })?,
         UserAction::Passwd {
             name,
             password_stdin,
             args,
-        } => {
-            let config = Config::load(&args).map_err(|e| e.to_string())?;
-            let password = read_password(&name, password_stdin)?;
-            accounts::set_password(&config.base, &config.users, &name, &password).map_err(e)?;
+        } => with_password(&args, &name, password_stdin, |config, password| {
+            accounts::set_password(&config.base, &config.users, &name, password)?;
             println!("changed the password of {name}; its devices must log in again");
-            notify(&config);
-        }
+            Ok(())
+        })?,
         UserAction::Remove {
             name,
             delete_data,
@@ -166,6 +162,21 @@ pub fn run(action: UserAction) -> Result<(), String> {
             list(&config)?;
         }
     }
+    Ok(())
+}
+
+/// Loads the configuration, reads the new password, runs `change` and
+/// tells a running server.
+fn with_password(
+    args: &ServeArgs,
+    name: &str,
+    from_stdin: bool,
+    change: impl FnOnce(&Config, &str) -> Result<(), crate::users::UsersError>,
+) -> Result<(), String> {
+    let config = Config::load(args).map_err(|e| e.to_string())?;
+    let password = read_password(name, from_stdin)?;
+    change(&config, &password).map_err(|e| e.to_string())?;
+    notify(&config);
     Ok(())
 }
 

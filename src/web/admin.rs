@@ -241,44 +241,41 @@ async fn login(ctx: &mut Ctx<'_>, req: Request<Incoming>) -> Result<Reply, HttpE
             .map(|key| (key.to_owned(), users.get(&n).is_some_and(|u| u.admin)))
     })
     .await?;
-    match checked {
+    let (key, admin) = match checked {
         None => {
             throttle.failure(ctx.ip, &name);
             ctx.log.error = Some("admin login: wrong user name or password".into());
             let text = "Wrong user name or password.".to_owned();
-            Ok(login_page(
+            return Ok(login_page(
                 ctx,
                 Some((false, text)),
                 StatusCode::FORBIDDEN,
                 &name,
-            ))
+            ));
         }
-        Some((_, false)) => {
-            throttle.success(ctx.ip, &name);
-            ctx.log.error = Some("admin login: not an admin".into());
-            let text = format!("{name:?} is not an admin account.");
-            Ok(login_page(
-                ctx,
-                Some((false, text)),
-                StatusCode::FORBIDDEN,
-                &name,
-            ))
-        }
-        Some((key, true)) => {
-            throttle.success(ctx.ip, &name);
-            let token = ctx.app.web.sessions.create(&name, &key);
-            tracing::info!(user = %name, client = %ctx.ip, "admin logged in");
-            let cookie = session::set_cookie(
-                session::cookie_name(ctx.https),
-                &token,
-                session::MAX_AGE.as_secs(),
-                ctx.https,
-            );
-            Ok(Reply::redirect(StatusCode::SEE_OTHER, "/admin").cookie(Some(cookie)))
-        }
+        Some(found) => found,
+    };
+    throttle.success(ctx.ip, &name);
+    if !admin {
+        ctx.log.error = Some("admin login: not an admin".into());
+        let text = format!("{name:?} is not an admin account.");
+        return Ok(login_page(
+            ctx,
+            Some((false, text)),
+            StatusCode::FORBIDDEN,
+            &name,
+        ));
     }
+    let token = ctx.app.web.sessions.create(&name, &key);
+    tracing::info!(user = %name, client = %ctx.ip, "admin logged in");
+    let cookie = session::set_cookie(
+        session::cookie_name(ctx.https),
+        &token,
+        session::MAX_AGE.as_secs(),
+        ctx.https,
+    );
+    Ok(Reply::redirect(StatusCode::SEE_OTHER, "/admin").cookie(Some(cookie)))
 }
-
 /// One user's line of the overview.
 pub(super) struct Row {
     pub name: String,

@@ -10,25 +10,13 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn chromium_path() -> PathBuf {
-    for name in ["chromium", "chromium-browser"] {
-        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-            let path = dir.join(name);
-            if path.is_file() {
-                return path;
-            }
-        }
-    }
-    panic!("`chromium` is not installed; this test needs it (Debian: apt-get install -y chromium)");
-}
 
 fn pipe() -> (OwnedFd, OwnedFd) {
     let mut fds = [0; 2];
@@ -57,24 +45,15 @@ impl Browser {
     pub fn start(profile: &Path, width: u32, height: u32, mobile: bool) -> Browser {
         let (cmd_read, cmd_write) = pipe();
         let (resp_read, resp_write) = pipe();
-        let mut command = Command::new(chromium_path());
+        let mut command = crate::common::chromium(profile);
         command
             .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--hide-scrollbars",
                 "--remote-debugging-pipe",
                 // kioku's own CA is not installed in this throwaway profile.
                 "--ignore-certificate-errors",
                 "--lang=en-US",
                 "--accept-lang=en-US",
             ])
-            .arg(format!("--user-data-dir={}", profile.display()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

@@ -31,6 +31,49 @@ pub fn kioku() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kioku"))
 }
 
+/// Runs `cmd` with `input` on its stdin; returns its output.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `chromium` headless, in a throwaway profile, talking to nobody but the
+/// pages it is sent to.
+pub fn chromium(profile: &std::path::Path) -> Command {
+    let mut cmd = Command::new(chromium_path());
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}
+
+/// The `chromium` binary on PATH; panics naming the package without it.
+pub fn chromium_path() -> PathBuf {
+    for name in ["chromium", "chromium-browser"] {
+        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+            let path = dir.join(name);
+            if path.is_file() {
+                return path;
+            }
+        }
+    }
+    panic!("`chromium` is not installed; this test needs it (Debian: apt-get install -y chromium)");
+}
+
 pub struct Server {
     pub child: Child,
     pub port: u16,
