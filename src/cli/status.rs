@@ -119,16 +119,23 @@ fn render(r: &Value, socket: &str) -> String {
         if throttled.is_empty() {
             line(&mut out, "logins:", "no failed logins recorded".into());
         } else {
-            line(
-                &mut out,
-                "logins:",
-                format!("{} throttled", throttled.len()),
+            let waiting = throttled
+                .iter()
+                .filter(|t| t["retry_after_secs"].as_u64().unwrap_or(0) > 0)
+                .count();
+            let summary = format!(
+                "failed logins from {} addresses/names, {waiting} of them waiting",
+                throttled.len()
             );
+            line(&mut out, "logins:", summary);
             for t in throttled {
+                let wait = t["retry_after_secs"].as_u64().unwrap_or(0);
                 let state = if t["locked_out"].as_bool() == Some(true) {
-                    format!("locked out for {} s", t["retry_after_secs"])
+                    format!("locked out for {wait} s")
+                } else if wait > 0 {
+                    format!("waits {wait} s")
                 } else {
-                    format!("waits {} s", t["retry_after_secs"])
+                    "may try".to_owned()
                 };
                 out.push_str(&format!(
                     "  {} {}: {} failures, {state}\n",
