@@ -38,6 +38,10 @@ pub const DEFAULT_ANKICONNECT_PORT: u16 = 8765;
 pub const DEFAULT_ANKICONNECT_WRITE_WAIT_SECS: u64 = 30;
 pub const DEFAULT_ANKICONNECT_MAX_MEDIA_MEGS: u64 = 30;
 pub const DEFAULT_ANKICONNECT_FETCH_TIMEOUT_SECS: u64 = 10;
+// Accounts and login protection.
+pub const DEFAULT_LOGIN_FREE_FAILURES: u32 = 5;
+pub const DEFAULT_LOGIN_DELAY_MS: u64 = 1000;
+pub const DEFAULT_LOGIN_LOCKOUT_SECS: u64 = 900;
 
 /// Options of `kioku serve`. Every option can also come from the environment
 /// (the name in brackets) or from the TOML file given with `--config` (the key
@@ -53,8 +57,9 @@ pub struct ServeArgs {
     /// "ankiconnect", "ankiconnect_port", "ankiconnect_host", "ankiconnect_origins",
     /// "ankiconnect_keyless_user", "ankiconnect_keyless_from",
     /// "ankiconnect_write_wait_secs", "ankiconnect_max_media_megs",
-    /// "ankiconnect_fetch_timeout_secs", "ankiconnect_fetch_private".
-    /// Unknown keys are an error.
+    /// "ankiconnect_fetch_timeout_secs", "ankiconnect_fetch_private",
+    /// "ip_header", "login_free_failures", "login_delay_ms",
+    /// "login_lockout_secs". Unknown keys are an error.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -226,6 +231,30 @@ pub struct ServeArgs {
     /// ["ankiconnect_fetch_private"] (default off).
     #[arg(long)]
     pub ankiconnect_fetch_private: bool,
+    // --- Accounts and login protection ---
+    /// Behind a reverse proxy: the request header that carries the client's
+    /// address, e.g. X-Forwarded-For (its rightmost entry) or X-Real-IP, or
+    /// the official server's names (RightmostXForwardedFor, XRealIp, …).
+    /// Only a trusted proxy may set it; without it the TCP peer counts
+    /// [env: SYNC_IP_HEADER] ["ip_header"] (default: the TCP peer).
+    #[arg(long, value_name = "HEADER")]
+    pub ip_header: Option<String>,
+
+    /// Failed logins from one address that cost nothing; 4 times as many per
+    /// user name [env: KIOKU_LOGIN_FREE_FAILURES] ["login_free_failures"] (default 5).
+    #[arg(long, value_name = "N")]
+    pub login_free_failures: Option<u32>,
+
+    /// The wait after the first failed login past the free ones; it doubles
+    /// with each further failure [env: KIOKU_LOGIN_DELAY_MS] ["login_delay_ms"]
+    /// (default 1000).
+    #[arg(long, value_name = "MS")]
+    pub login_delay_ms: Option<u64>,
+
+    /// The longest wait (the lockout) between failed logins of one address or
+    /// user name [env: KIOKU_LOGIN_LOCKOUT_SECS] ["login_lockout_secs"] (default 900).
+    #[arg(long, value_name = "SECS")]
+    pub login_lockout_secs: Option<u64>,
 }
 
 /// One configured user: the name and the secret as written (a password, or a
@@ -264,6 +293,12 @@ pub struct Config {
     pub backups: BackupSettings,
     /// The AnkiConnect API (issue 11).
     pub ankiconnect: AnkiConnectConfig,
+    // Accounts and login protection.
+    /// Where the client address comes from (`None`: the TCP peer).
+    pub ip_header: Option<IpHeader>,
+    pub login_free_failures: u32,
+    pub login_delay_ms: u64,
+    pub login_lockout_secs: u64,
 }
 
 /// When snapshots are taken and how many are kept (see `crate::backup`).
@@ -325,6 +360,69 @@ impl AnkiConnectConfig {
     }
 }
 
+/// The header a trusted reverse proxy puts the client's address in, and how
+/// to read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpHeader {
+    /// The header name, lower case.
+    pub name: String,
+    pub form: IpHeaderForm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpHeaderForm {
+    /// A comma-separated list of addresses; the rightmost one is the address
+    /// the (last) proxy saw (X-Forwarded-For).
+    Rightmost,
+    /// RFC 7239 `Forwarded`: the `for=` of the last element.
+    Forwarded,
+}
+
+impl IpHeader {
+    /// Parses `SYNC_IP_HEADER`: the official server's names
+    /// (`RightmostXForwardedFor`, `XRealIp`, `CfConnectingIp`,
+    /// `TrueClientIp`, `FlyClientIp`, `CloudFrontViewerAddress`,
+    /// `RightmostForwarded`; `ConnectInfo` means the TCP peer) or a header
+    /// name. `Ok(None)`: the TCP peer.
+    pub fn parse(raw: &str) -> Result<Option<IpHeader>, String> {
+        let raw = raw.trim();
+        let rightmost = |name: &str| {
+            Ok(Some(IpHeader {
+                name: name.into(),
+                form: IpHeaderForm::Rightmost,
+            }))
+        };
+        match raw {
+            "ConnectInfo" | "" => Ok(None),
+            "RightmostXForwardedFor" => rightmost("x-forwarded-for"),
+            "XRealIp" => rightmost("x-real-ip"),
+            "CfConnectingIp" => rightmost("cf-connecting-ip"),
+            "TrueClientIp" => rightmost("true-client-ip"),
+            "FlyClientIp" => rightmost("fly-client-ip"),
+            "CloudFrontViewerAddress" => rightmost("cloudfront-viewer-address"),
+            "RightmostForwarded" => Ok(Some(IpHeader {
+                name: "forwarded".into(),
+                form: IpHeaderForm::Forwarded,
+            })),
+            name if name.eq_ignore_ascii_case("forwarded") => Ok(Some(IpHeader {
+                name: "forwarded".into(),
+                form: IpHeaderForm::Forwarded,
+            })),
+            name if name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                rightmost(&name.to_ascii_lowercase())
+            }
+            other => Err(format!(
+                "{other:?} is not a header name (e.g. X-Forwarded-For) or one of the official \
+                 server's names (RightmostXForwardedFor, XRealIp, CfConnectingIp, TrueClientIp, \
+                 FlyClientIp, CloudFrontViewerAddress, RightmostForwarded, ConnectInfo)"
+            )),
+        }
+    }
+}
+
 impl Config {
     /// The payload limit in bytes (`MAX_SYNC_PAYLOAD_MEGS` MiB).
     pub fn payload_limit(&self) -> u64 {
@@ -342,12 +440,6 @@ pub enum ConfigError {
     },
     #[error("config file {path}: {message}")]
     File { path: PathBuf, message: String },
-    #[error(
-        "no user configured: add one with the environment variable SYNC_USER1=name:password \
-         (more with SYNC_USER2, …), the flag --user name:password, or \
-         users = [\"name:password\"] in the config file"
-    )]
-    NoUsers,
 }
 
 /// One layer of settings; every field optional so layers can be stacked.
@@ -386,6 +478,10 @@ struct Layer {
     ankiconnect_max_media_megs: Option<u64>,
     ankiconnect_fetch_timeout_secs: Option<u64>,
     ankiconnect_fetch_private: Option<bool>,
+    ip_header: Option<String>,
+    login_free_failures: Option<u32>,
+    login_delay_ms: Option<u64>,
+    login_lockout_secs: Option<u64>,
     /// Where each value came from, for error messages (not a file key).
     #[serde(skip)]
     origin: HashMap<&'static str, String>,
@@ -431,6 +527,10 @@ impl Layer {
             ankiconnect_max_media_megs: args.ankiconnect_max_media_megs,
             ankiconnect_fetch_timeout_secs: args.ankiconnect_fetch_timeout_secs,
             ankiconnect_fetch_private: args.ankiconnect_fetch_private.then_some(true),
+            ip_header: args.ip_header.clone(),
+            login_free_failures: args.login_free_failures,
+            login_delay_ms: args.login_delay_ms,
+            login_lockout_secs: args.login_lockout_secs,
             origin,
         }
     }
@@ -501,6 +601,18 @@ impl Layer {
                 "a whole number of seconds",
             )?,
             ankiconnect_fetch_private: env("KIOKU_ANKICONNECT_FETCH_PRIVATE").map(|_| true),
+            ip_header: env("SYNC_IP_HEADER"),
+            login_free_failures: parse_env(env, "KIOKU_LOGIN_FREE_FAILURES", "a whole number")?,
+            login_delay_ms: parse_env(
+                env,
+                "KIOKU_LOGIN_DELAY_MS",
+                "a whole number of milliseconds",
+            )?,
+            login_lockout_secs: parse_env(
+                env,
+                "KIOKU_LOGIN_LOCKOUT_SECS",
+                "a whole number of seconds",
+            )?,
             origin: HashMap::new(),
         };
         layer.origin.insert("base", "SYNC_BASE".into());
@@ -569,7 +681,11 @@ impl Layer {
             ankiconnect_write_wait_secs,
             ankiconnect_max_media_megs,
             ankiconnect_fetch_timeout_secs,
-            ankiconnect_fetch_private
+            ankiconnect_fetch_private,
+            ip_header,
+            login_free_failures,
+            login_delay_ms,
+            login_lockout_secs
         );
         self
     }
@@ -625,26 +741,17 @@ impl Config {
             None => Layer::default(),
         };
         let merged = flags.over(environment.over(file));
-        Self::finish(merged, true)
+        Self::finish(merged)
     }
 
-    /// Like [`Config::load`], but without requiring a user (for `kioku cert`).
+    /// The same as [`Config::load`]: no configured user is needed any more
+    /// (kioku then starts with the first-run form, or the users file's
+    /// accounts). Kept for the commands that used it.
     pub fn load_without_users(args: &ServeArgs) -> Result<Config, ConfigError> {
-        let env = |name: &str| std::env::var(name).ok();
-        let flags = Layer::from_flags(args);
-        let environment = Layer::from_env(&env)?;
-        let file = match args
-            .config
-            .clone()
-            .or_else(|| env("KIOKU_CONFIG").map(PathBuf::from))
-        {
-            Some(path) => Layer::from_file(&path)?,
-            None => Layer::default(),
-        };
-        Self::finish(flags.over(environment.over(file)), false)
+        Self::load(args)
     }
 
-    fn finish(layer: Layer, need_users: bool) -> Result<Config, ConfigError> {
+    fn finish(layer: Layer) -> Result<Config, ConfigError> {
         let host = layer
             .host
             .unwrap_or_else(|| DEFAULT_HOST.parse().expect("default host parses"));
@@ -715,18 +822,57 @@ impl Config {
             });
         }
         if tls && layer.tls_cert.is_none() {
-            if let Some(u) = users.iter().find(|u| u.name == "tls") {
+            if let Some(u) = users.iter().find(|u| u.name.eq_ignore_ascii_case("tls")) {
                 return Err(ConfigError::BadValue {
                     source_name: u.source.clone(),
-                    message: "the user name \"tls\" is taken by the certificate folder \
-                              <base>/tls while kioku makes its own certificates; \
-                              rename the user, or use --no-tls or --tls-cert/--tls-key"
-                        .into(),
+                    message: format!(
+                        "the user name {:?} is taken by the certificate folder \
+                         <base>/tls while kioku makes its own certificates; \
+                         rename the user, or use --no-tls or --tls-cert/--tls-key",
+                        u.name
+                    ),
                 });
             }
         }
-        if users.is_empty() && need_users {
-            return Err(ConfigError::NoUsers);
+        // The other names kioku keeps in the data folder are never user names
+        // ("tls" only while kioku makes its own certificates, as before).
+        for u in &users {
+            if let Some(r) = crate::users::names::reserved(&u.name) {
+                if r.name != "tls" {
+                    return Err(ConfigError::BadValue {
+                        source_name: u.source.clone(),
+                        message: format!("the user name {:?} is taken by {}", u.name, r.why),
+                    });
+                }
+            }
+        }
+        let ip_header = match layer.ip_header.as_deref() {
+            Some(raw) => IpHeader::parse(raw).map_err(|message| ConfigError::BadValue {
+                source_name: "--ip-header (SYNC_IP_HEADER, ip_header)".into(),
+                message,
+            })?,
+            None => None,
+        };
+        let login_delay_ms = layer.login_delay_ms.unwrap_or(DEFAULT_LOGIN_DELAY_MS);
+        let login_lockout_secs = layer
+            .login_lockout_secs
+            .unwrap_or(DEFAULT_LOGIN_LOCKOUT_SECS);
+        if login_delay_ms == 0 || login_lockout_secs == 0 {
+            return Err(ConfigError::BadValue {
+                source_name: "--login-delay-ms/--login-lockout-secs \
+                              (KIOKU_LOGIN_DELAY_MS/KIOKU_LOGIN_LOCKOUT_SECS)"
+                    .into(),
+                message: "the delay and the lockout must be at least 1".into(),
+            });
+        }
+        if login_delay_ms > login_lockout_secs.saturating_mul(1000) {
+            return Err(ConfigError::BadValue {
+                source_name: "--login-delay-ms (KIOKU_LOGIN_DELAY_MS, login_delay_ms)".into(),
+                message: format!(
+                    "the first delay ({login_delay_ms} ms) is longer than the lockout \
+                     ({login_lockout_secs} s)"
+                ),
+            });
         }
 
         Ok(Config {
@@ -756,6 +902,12 @@ impl Config {
                 .max(1),
             backups,
             ankiconnect,
+            ip_header,
+            login_free_failures: layer
+                .login_free_failures
+                .unwrap_or(DEFAULT_LOGIN_FREE_FAILURES),
+            login_delay_ms,
+            login_lockout_secs,
         })
     }
 }
@@ -1018,10 +1170,67 @@ mod tests {
     }
 
     #[test]
-    fn no_user_is_a_clear_error() {
-        let err = load(&ServeArgs::default(), &[]).unwrap_err();
-        assert!(matches!(err, ConfigError::NoUsers));
-        assert!(err.to_string().contains("SYNC_USER1=name:password"));
+    fn no_configured_user_is_fine_now_the_first_run_form_makes_one() {
+        let c = load(&ServeArgs::default(), &[]).unwrap();
+        assert!(c.users.is_empty());
+    }
+
+    #[test]
+    fn login_protection_settings_layer_and_default() {
+        let c = load(&ServeArgs::default(), &[]).unwrap();
+        assert_eq!(
+            (
+                c.login_free_failures,
+                c.login_delay_ms,
+                c.login_lockout_secs
+            ),
+            (5, 1000, 900)
+        );
+        assert!(c.ip_header.is_none());
+        let env = [
+            ("KIOKU_LOGIN_FREE_FAILURES", "2"),
+            ("KIOKU_LOGIN_DELAY_MS", "10"),
+            ("KIOKU_LOGIN_LOCKOUT_SECS", "1"),
+            ("SYNC_IP_HEADER", "X-Forwarded-For"),
+        ];
+        let c = load(&ServeArgs::default(), &env).unwrap();
+        assert_eq!(
+            (
+                c.login_free_failures,
+                c.login_delay_ms,
+                c.login_lockout_secs
+            ),
+            (2, 10, 1)
+        );
+        let h = c.ip_header.unwrap();
+        assert_eq!(
+            (h.name.as_str(), h.form),
+            ("x-forwarded-for", IpHeaderForm::Rightmost)
+        );
+        let args = ServeArgs {
+            login_delay_ms: Some(20),
+            ..Default::default()
+        };
+        assert_eq!(load(&args, &env).unwrap().login_delay_ms, 20);
+    }
+
+    #[test]
+    fn the_official_servers_ip_header_names_are_understood() {
+        let parse = |s: &str| IpHeader::parse(s).unwrap().map(|h| (h.name, h.form));
+        assert_eq!(parse("ConnectInfo"), None);
+        assert_eq!(
+            parse("RightmostXForwardedFor"),
+            Some(("x-forwarded-for".into(), IpHeaderForm::Rightmost))
+        );
+        assert_eq!(
+            parse("XRealIp"),
+            Some(("x-real-ip".into(), IpHeaderForm::Rightmost))
+        );
+        assert_eq!(
+            parse("RightmostForwarded"),
+            Some(("forwarded".into(), IpHeaderForm::Forwarded))
+        );
+        assert!(IpHeader::parse("X Forwarded: For").is_err());
     }
 
     #[test]
@@ -1076,6 +1285,20 @@ mod tests {
             (
                 &[("SYNC_USER1", "a:1"), ("KIOKU_TLS_PORT", "x")],
                 "KIOKU_TLS_PORT",
+            ),
+            (&[("SYNC_USER1", "users.toml:1")], "SYNC_USER1"),
+            (&[("SYNC_IP_HEADER", "a b")], "--ip-header"),
+            (&[("KIOKU_LOGIN_DELAY_MS", "0")], "--login-delay-ms"),
+            (
+                &[
+                    ("KIOKU_LOGIN_DELAY_MS", "5000"),
+                    ("KIOKU_LOGIN_LOCKOUT_SECS", "1"),
+                ],
+                "--login-delay-ms",
+            ),
+            (
+                &[("KIOKU_LOGIN_FREE_FAILURES", "x")],
+                "KIOKU_LOGIN_FREE_FAILURES",
             ),
         ];
         for (env, name) in cases {

@@ -12,7 +12,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use kioku::config::{Config, ServeArgs};
 use kioku::http::{self, App};
 use kioku::store::Store;
-use kioku::users::Users;
+use kioku::users::Accounts;
 
 /// `kioku --version`: the version, the git commit it was built from and the
 /// target it was built for (see build.rs).
@@ -52,6 +52,14 @@ enum Command {
         #[command(subcommand)]
         action: ApikeyAction,
     },
+    /// Add, list, remove users, change passwords (works while the server runs).
+    User {
+        #[command(subcommand)]
+        action: kioku::cli::users::UserAction,
+    },
+    /// Show the running server's listeners, users, sizes, last syncs and
+    /// certificate (or, when none runs, what the data folder tells).
+    Status(kioku::cli::status::StatusArgs),
 }
 
 #[derive(Subcommand)]
@@ -152,6 +160,18 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::User { action } => exit(kioku::cli::users::run(action)),
+        Command::Status(args) => exit(kioku::cli::status::run(args)),
+    }
+}
+
+fn exit(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("kioku: error: {message}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -232,7 +252,7 @@ fn cert(action: CertAction) -> Result<(), String> {
             args.clone()
         }
     };
-    let config = Config::load_without_users(&args).map_err(|e| e.to_string())?;
+    let config = Config::load(&args).map_err(|e| e.to_string())?;
     if config.tls_cert.is_some() {
         return Err("a user certificate is configured (--tls-cert); kioku makes no CA then".into());
     }
@@ -290,7 +310,6 @@ fn cert(action: CertAction) -> Result<(), String> {
 fn serve(args: ServeArgs) -> Result<(), String> {
     let config = Config::load(&args).map_err(|e| e.to_string())?;
     init_logging(&config.log)?;
-    let users = Users::new(&config.users, config.passwords_hashed).map_err(|e| e.to_string())?;
     // Held while serving: `kioku backup restore` refuses to run meanwhile.
     let lock = kioku::store::BaseLock::shared(&config.base);
     if let Err(e @ kioku::store::LockError::Busy { .. }) = &lock {
@@ -308,6 +327,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         ),
         Err(e) => tracing::warn!(error = %e, "could not clean the backups folders"),
     }
+    let accounts = Arc::new(Accounts::open(&config).map_err(|e| e.to_string())?);
+    let control = kioku::control::bind(store.base())?;
     // Before serving: settle media batches a crash interrupted.
     kioku::media::reconcile_all(store.base());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -384,21 +405,45 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         }
         tracing::info!(
             base = %config.base.display(),
-            users = users.len(),
+            users = accounts.users().len(),
             version = env!("CARGO_PKG_VERSION"),
             "kioku is listening; point Anki at {} (setup page at /)",
             urls.join(" or ")
         );
         let api = kioku::api::Api::new(&config);
+        if accounts.users().is_empty() {
+            tracing::warn!(
+                "no user yet: open {} in a browser to create the first account \
+                 (or run `kioku user add NAME`)",
+                urls.join(" or ")
+            );
+        }
         let app = Arc::new(App {
             api,
             config,
-            users: Arc::new(users),
+            accounts,
+            web: kioku::web::Web::default(),
             store,
             started: Instant::now(),
             tls,
         });
+        // The control socket; its file is removed when `control` drops.
+        let control_task = match control.as_ref().map(|b| b.listener()).transpose() {
+            Ok(listener) => listener.map(|listener| {
+                let (app, urls) = (app.clone(), Arc::new(urls.clone()));
+                tokio::spawn(kioku::control::serve(app, listener, urls))
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serve the control socket");
+                None
+            }
+        };
         http::serve(app, plain, secure, api_listener, shutdown_signal()).await;
+        if let Some(task) = control_task {
+            task.abort();
+            let _ = task.await;
+        }
+        drop(control);
         tracing::info!("stopped");
         Ok(())
     })

@@ -30,14 +30,6 @@ fn start_error(env: &[(&str, &str)]) -> (i32, String) {
 }
 
 #[test]
-fn starting_without_users_explains_how_to_add_one() {
-    let (code, err) = start_error(&[]);
-    assert_eq!(code, 2);
-    assert!(err.contains("no user configured"), "{err}");
-    assert!(err.contains("SYNC_USER1=name:password"), "{err}");
-}
-
-#[test]
 fn bad_settings_stop_start_up_naming_the_variable() {
     for (env, name) in [
         (

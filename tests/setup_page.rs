@@ -12,33 +12,10 @@ use std::process::Command;
 
 use common::{temp_dir, Server};
 
-fn chromium() -> Command {
-    for name in ["chromium", "chromium-browser"] {
-        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-            let path = dir.join(name);
-            if path.is_file() {
-                return Command::new(path);
-            }
-        }
-    }
-    panic!("`chromium` is not installed; this test needs it (Debian: apt-get install -y chromium)");
-}
-
 fn browser(profile: &Path, lang: &str) -> Command {
-    let mut cmd = chromium();
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()))
-    .arg(format!("--accept-lang={lang}"))
-    .arg(format!("--lang={lang}"));
+    let mut cmd = common::chromium(profile);
+    cmd.arg(format!("--accept-lang={lang}"))
+        .arg(format!("--lang={lang}"));
     cmd
 }
 

@@ -36,7 +36,7 @@ pub fn keyless_user(app: &App, peer: SocketAddr) -> Option<&str> {
 }
 
 fn user_exists(app: &App, name: &str) -> bool {
-    app.users.names().any(|n| n == name)
+    app.users().names().any(|n| n == name)
 }
 
 /// The user whose collection a request with this `key` (the request's `key`

@@ -1,7 +1,8 @@
 //! The one place where errors become HTTP statuses. The clients never read an
 //! error body; they map the status (sync-protocol.md §4): 403 → login error,
 //! 409 → "another device is syncing", 400 → "check database", 501 → "client
-//! too old", 5xx → "server problem". Bodies are short plain text for people
+//! too old", 5xx → "server problem"; anything else (429 for a throttled
+//! login) → a network error naming the status. Bodies are short plain text for people
 //! using curl, and every error is logged on the request's log line. Media sync
 //! adds one more channel: a refused file name is answered in-band (200 with
 //! `{"data":null,"err":…}`), which the client shows verbatim (see routes).
@@ -36,6 +37,9 @@ pub enum HttpError {
     Sync(#[from] SyncError),
     #[error(transparent)]
     Media(#[from] MediaError),
+    /// Login protection refuses this attempt for now (429 + Retry-After).
+    #[error("{0}")]
+    Throttled(crate::users::throttle::Locked),
 }
 
 impl From<StoreError> for HttpError {
@@ -71,6 +75,15 @@ impl HttpError {
                 | MediaError::Io(_)
                 | MediaError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
+            HttpError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    /// The `Retry-After` header value (seconds) for 429 answers.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            HttpError::Throttled(locked) => Some(locked.retry_after_secs()),
+            _ => None,
         }
     }
 
@@ -98,6 +111,14 @@ mod tests {
             (HttpError::BadBody("x".into()), 400),
             (HttpError::PayloadTooLarge { limit: 1 }, 413),
             (HttpError::NotFound("/x".into()), 404),
+            (
+                HttpError::Throttled(crate::users::throttle::Locked {
+                    retry_after: std::time::Duration::from_millis(1500),
+                    what: "address 192.0.2.1".into(),
+                    locked_out: false,
+                }),
+                429,
+            ),
             (HttpError::Media(MediaError::BadRequest("x".into())), 400),
             (HttpError::Media(MediaError::TooLarge("x".into())), 413),
             (HttpError::Media(MediaError::Missing("x".into())), 409),

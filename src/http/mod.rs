@@ -8,6 +8,7 @@
 pub mod encoding;
 pub mod error;
 pub mod log;
+pub mod peer;
 pub mod routes;
 pub mod setup;
 
@@ -29,7 +30,10 @@ use crate::users::Users;
 /// Everything a request handler needs, shared by all connections.
 pub struct App {
     pub config: Config,
-    pub users: Arc<Users>,
+    /// The users (reloadable; see [`App::users`]), login protection, last syncs.
+    pub accounts: Arc<crate::users::Accounts>,
+    /// Admin sessions and form tokens.
+    pub web: crate::web::Web,
     pub store: Store,
     pub started: Instant,
     /// The HTTPS side, when it is on.
@@ -39,6 +43,12 @@ pub struct App {
 }
 
 impl App {
+    /// The current users: a snapshot, cheap to take; a reload (users file
+    /// changed, `kioku user …`, the admin page) swaps in a new one.
+    pub fn users(&self) -> Arc<Users> {
+        self.accounts.users()
+    }
+
     /// The largest collection a full upload may carry, and above which `meta`
     /// only offers full syncs: 3 × the payload limit, as the official server.
     pub fn collection_limit(&self) -> u64 {
@@ -81,6 +91,19 @@ pub async fn serve(
             crate::backup::daily::run(&app.store, app.config.backups).await
         }));
     }
+    // The users file: changes by other processes are picked up within 2 s
+    // (`kioku user …` also asks over the control socket at once).
+    tasks.push(tokio::spawn({
+        let accounts = app.accounts.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                tick.tick().await;
+                let accounts = accounts.clone();
+                let _ = tokio::task::spawn_blocking(move || accounts.refresh()).await;
+            }
+        }
+    }));
     let acceptor = match (&tls, &app.tls) {
         (Some(_), Some(t)) => {
             let checked = t.clone();
@@ -102,7 +125,7 @@ pub async fn serve(
         tokio::select! {
             accepted = accept(plain.as_ref()) => {
                 let Some((stream, peer)) = accepted else { continue };
-                let conn = connection(app.clone(), stream, peer, false);
+                let conn = connection(app.clone(), stream, peer, false, false);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
@@ -112,7 +135,7 @@ pub async fn serve(
             }
             accepted = accept(ankiconnect.as_ref()) => {
                 let Some((stream, peer)) = accepted else { continue };
-                let conn = graceful.watch(connection(app.clone(), stream, peer, true));
+                let conn = graceful.watch(connection(app.clone(), stream, peer, false, true));
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!(%peer, error = %e, "AnkiConnect connection ended with an error");
@@ -128,7 +151,7 @@ pub async fn serve(
                     let Some(stream) = crate::tls::handshake(&acceptor, stream, peer).await else {
                         return;
                     };
-                    if let Err(e) = watcher.watch(connection(app, stream, peer, false)).await {
+                    if let Err(e) = watcher.watch(connection(app, stream, peer, true, false)).await {
                         tracing::debug!(%peer, error = %e, "TLS connection ended with an error");
                     }
                 });
@@ -176,12 +199,18 @@ async fn accept(listener: Option<&TcpListener>) -> Option<(tokio::net::TcpStream
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
 
+/// Whether the connection a request arrived on is the HTTPS listener's
+/// (in each request's extensions; see [`peer::is_https`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverTls(pub bool);
+
 /// One HTTP/1.1 connection over `io` from `peer`, served by [`routes::handle`]
 /// (or, on the AnkiConnect API's own port, by [`crate::api::http::handle`]).
 fn connection<I>(
     app: Arc<App>,
     io: I,
     peer: SocketAddr,
+    tls: bool,
     api_only: bool,
 ) -> impl hyper_util::server::graceful::GracefulConnection<Error = hyper::Error> + Send + 'static
 where
@@ -189,6 +218,7 @@ where
 {
     let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(ClientAddr(peer));
+        req.extensions_mut().insert(OverTls(tls));
         let app = app.clone();
         async move {
             Ok::<_, std::convert::Infallible>(if api_only {

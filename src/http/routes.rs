@@ -1,7 +1,8 @@
 //! Routing by path: `/sync/<method>` to [`crate::sync`], `/msync/<method>`
 //! to [`crate::media`], `GET /health`, the setup page `/` and the CA files
 //! (`/ca.pem`, `/ca.crt`, `/kioku.mobileconfig`), `/ankiconnect` to
-//! [`crate::api`]; everything else is 404.
+//! [`crate::api`], the first-run form and the admin pages ([`crate::web`]);
+//! everything else is 404.
 //! Here the request's encoding is undone (header, zstd, JSON) before a sync
 //! handler runs, and its answer encoded again.
 
@@ -32,6 +33,8 @@ enum Reply {
     Json(Value),
     /// A page or file: content type, body, and the file name to save it as.
     File(&'static str, Bytes, Option<&'static str>),
+    /// A complete response (pages of [`crate::web`]: status, cookies, redirects).
+    Http(Response<Bytes>),
 }
 
 /// Handles one request; never fails (errors become statuses here).
@@ -51,6 +54,9 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<LoggedBod
             let mut builder = Response::builder().header(CONTENT_TYPE, "text/plain; charset=utf-8");
             if let Some(allow) = err.allow() {
                 builder = builder.header(ALLOW, allow);
+            }
+            if let Some(secs) = err.retry_after() {
+                builder = builder.header(hyper::header::RETRY_AFTER, secs);
             }
             let text = format!("{}: {err}\n", status.as_u16());
             (status, builder, full(Bytes::from(text)))
@@ -107,6 +113,14 @@ fn frame(
             }
             (StatusCode::OK, b, full(body))
         }
+        Reply::Http(response) => {
+            let (parts, body) = response.into_parts();
+            let mut b = Response::builder();
+            for (k, v) in &parts.headers {
+                b = b.header(k, v);
+            }
+            (parts.status, b, full(body))
+        }
     }
 }
 
@@ -123,7 +137,7 @@ async fn route(
             Ok(Reply::Json(json!({
                 "version": env!("CARGO_PKG_VERSION"),
                 "uptime_secs": app.started.elapsed().as_secs(),
-                "users": app.users.len(),
+                "users": app.users().len(),
             })))
         }
         [""] => {
@@ -137,6 +151,10 @@ async fn route(
             let accept = header("accept-language").unwrap_or_default();
             let host = header("host").or_else(|| req.uri().authority().map(|a| a.to_string()));
             let html = super::setup::page(app, &accept, host.as_deref());
+            if app.users().is_empty() {
+                let page = crate::web::setup_page_with_onboarding(app, &req, log, html);
+                return Ok(Reply::Http(page));
+            }
             Ok(Reply::File(
                 "text/html; charset=utf-8",
                 Bytes::from(html),
@@ -197,6 +215,9 @@ async fn route(
             }
             media_request(app, method, req, log).await
         }
+        _ if crate::web::serves(&segments) => {
+            Ok(Reply::Http(crate::web::handle(app, req, log).await?))
+        }
         _ => Err(HttpError::NotFound(path.clone())),
     }
 }
@@ -224,18 +245,15 @@ fn sync_header(req: &Request<Incoming>) -> Result<SyncHeader, HttpError> {
     encoding::parse_sync_header(raw.as_bytes())
 }
 
-/// Finds the user a request's host key belongs to.
-fn authenticate<'a>(
-    app: &'a App,
-    header: &SyncHeader,
-    log: &mut RequestLog,
-) -> Result<&'a str, HttpError> {
-    let user = app
-        .users
+/// Finds the user a request's host key belongs to (and notes the sync).
+fn authenticate(app: &App, header: &SyncHeader, log: &mut RequestLog) -> Result<String, HttpError> {
+    let users = app.users();
+    let user = users
         .by_host_key(&header.k)
         .ok_or(HttpError::Sync(sync::SyncError::AuthFailed))?;
     log.user = Some(user.name.clone());
-    Ok(&user.name)
+    app.accounts.seen(&user.name);
+    Ok(user.name.clone())
 }
 
 async fn json_input(
@@ -263,14 +281,26 @@ async fn sync_request(
 ) -> Result<Reply, HttpError> {
     let header = sync_header(&req)?;
     if method == Method::HostKey {
+        let addr = super::peer::client_ip(&req, app.config.ip_header.as_ref());
         let input = json_input(req, app, log).await?;
         // Logged for failed attempts too, so an admin can see who is tried.
         log.user = input.get("u").and_then(Value::as_str).map(str::to_owned);
-        let out = sync::login::host_key(app.users.clone(), input).await?;
-        return Ok(json_reply(&out));
+        let name = log.user.clone().unwrap_or_default();
+        // Login protection: a locked address or name is refused unchecked
+        // with 429 (the client shows "429 Too Many Requests", and keeps no
+        // wrong idea that the password was bad).
+        let throttle = &app.accounts.throttle;
+        throttle.check(addr, &name).map_err(HttpError::Throttled)?;
+        let out = sync::login::host_key(app.users(), input).await;
+        match &out {
+            Ok(_) => throttle.success(addr, &name),
+            Err(sync::SyncError::AuthFailed) => throttle.failure(addr, &name),
+            Err(_) => {}
+        }
+        return Ok(json_reply(&out?));
     }
     let user = authenticate(app, &header, log)?;
-    let slot = app.store.user(user);
+    let slot = app.store.user(&user);
     match method {
         Method::Meta => {
             let input = json_input(req, app, log).await?;
@@ -389,7 +419,7 @@ async fn media_request(
     }
     let header = sync_header(&req)?;
     let user = authenticate(app, &header, log)?;
-    let slot = app.store.user(user);
+    let slot = app.store.user(&user);
     let result = match method {
         media::Method::UploadChanges => {
             let tmp = slot

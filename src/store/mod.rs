@@ -31,6 +31,7 @@ mod lock;
 mod session;
 mod snapshot;
 pub use lock::{BaseLock, LockError, LOCK_FILE};
+pub mod usage;
 pub use session::{PendingIds, Session};
 pub use snapshot::remove_temp_files_in;
 

@@ -1,9 +1,23 @@
-//! Who may log in: the configured users, their password checks and host keys.
+//! Who may log in: the configured users (`SYNC_USERn`, `--user`, the config
+//! file's `users`) merged with the accounts of the users file
+//! ([`file`], `<base>/users.toml`), their password checks and host keys;
+//! [`accounts`] keeps the current set and reloads it when the file changes;
+//! [`throttle`] slows down and locks out password guessing; [`names`] says
+//! which names can be user names.
 //!
-//! Host keys are derived exactly as the official server derives them (hex SHA-1
-//! of `name:secret` as configured), so clients logged in against it keep
-//! syncing after a switch to kioku, and keys survive restarts. This module must
-//! not touch the data folder or HTTP.
+//! Host keys of configured users are derived exactly as the official server
+//! derives them (hex SHA-1 of `name:secret` as configured), so clients logged
+//! in against it keep syncing after a switch to kioku, and keys survive
+//! restarts. A stored user's host key is the SHA-1 of `name:<PHC string>`
+//! (what the official server gives for that PHC string with
+//! `PASSWORDS_HASHED`): a new password has a new random salt, so a password
+//! change invalidates every host key handed out before. This module must not
+//! know HTTP.
+
+pub mod accounts;
+pub mod file;
+pub mod names;
+pub mod throttle;
 
 use std::collections::HashMap;
 
@@ -15,6 +29,9 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::config::UserSpec;
+pub use accounts::Accounts;
+pub use file::StoredUser;
+pub use names::{validate_name, BadName, RESERVED};
 
 /// A password verifier that always fails, used for unknown user names so a
 /// login attempt costs the same whether or not the name exists.
@@ -28,40 +45,8 @@ pub enum UsersError {
         source_name: String,
         message: String,
     },
-}
-
-/// Why a name cannot be a user name.
-#[derive(Debug, thiserror::Error)]
-#[error("user name {name:?} {reason}")]
-pub struct BadName {
-    name: String,
-    reason: &'static str,
-}
-
-/// User names become folder names under the data folder, so they must be a
-/// single, ordinary path component: not empty, not `.`/`..`, no `/`, `\`, NUL
-/// or other control characters, and at most 255 bytes.
-pub fn validate_name(name: &str) -> Result<(), BadName> {
-    let reason = if name.is_empty() {
-        Some("is empty")
-    } else if name == "." || name == ".." {
-        Some("cannot be . or ..")
-    } else if name.contains(['/', '\\']) {
-        Some("must not contain / or \\ (it names a folder under the data folder)")
-    } else if name.chars().any(char::is_control) {
-        Some("must not contain control characters")
-    } else if name.len() > 255 {
-        Some("is longer than 255 bytes")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(BadName {
-            name: name.to_owned(),
-            reason,
-        }),
-        None => Ok(()),
-    }
+    #[error(transparent)]
+    File(#[from] file::FileError),
 }
 
 #[derive(Debug)]
@@ -72,15 +57,44 @@ enum Secret {
     Hashed(String),
 }
 
+/// Where an account comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The configuration: the variable, flag or file key that names it
+    /// (`SYNC_USER1`, `--user`, `kioku.toml: users[0]`).
+    Config(String),
+    /// The users file.
+    Stored,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Config(source) => f.write_str(source),
+            Origin::Stored => f.write_str(file::FILE),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct User {
     pub name: String,
+    pub origin: Origin,
+    /// May use the admin pages (stored accounts only).
+    pub admin: bool,
     secret: Secret,
     host_key: String,
 }
 
+impl User {
+    /// The host key this user's clients hold.
+    pub fn host_key(&self) -> &str {
+        &self.host_key
+    }
+}
+
 /// The set of users, indexed by name and by host key.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Users {
     by_name: HashMap<String, User>,
     by_key: HashMap<String, String>,
@@ -101,9 +115,20 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 impl Users {
+    /// The configured users only (see [`Users::merged`]).
     pub fn new(specs: &[UserSpec], hashed: bool) -> Result<Users, UsersError> {
-        let mut by_name = HashMap::new();
-        let mut by_key = HashMap::new();
+        Ok(Self::merged(specs, hashed, &[])?.0)
+    }
+
+    /// The configured users plus the stored ones. A configured user wins over
+    /// a stored one of the same name; each such clash is returned as a
+    /// warning to log.
+    pub fn merged(
+        specs: &[UserSpec],
+        hashed: bool,
+        stored: &[StoredUser],
+    ) -> Result<(Users, Vec<String>), UsersError> {
+        let mut users = Users::default();
         for spec in specs {
             let secret = if hashed {
                 PasswordHash::new(&spec.secret).map_err(|e| UsersError::BadUser {
@@ -117,18 +142,39 @@ impl Users {
             } else {
                 Secret::Plain(sha256(spec.secret.as_bytes()))
             };
-            let key = host_key(&spec.name, &spec.secret);
-            by_key.insert(key.clone(), spec.name.clone());
-            by_name.insert(
-                spec.name.clone(),
-                User {
-                    name: spec.name.clone(),
-                    secret,
-                    host_key: key,
-                },
-            );
+            users.insert(User {
+                name: spec.name.clone(),
+                origin: Origin::Config(spec.source.clone()),
+                admin: false,
+                secret,
+                host_key: host_key(&spec.name, &spec.secret),
+            });
         }
-        Ok(Users { by_name, by_key })
+        let mut warnings = Vec::new();
+        for s in stored {
+            if let Some(configured) = users.by_name.get(&s.name) {
+                warnings.push(format!(
+                    "user {:?} is both configured ({}) and in {}; the configured one is used",
+                    s.name,
+                    configured.origin,
+                    file::FILE
+                ));
+                continue;
+            }
+            users.insert(User {
+                name: s.name.clone(),
+                origin: Origin::Stored,
+                admin: s.admin,
+                secret: Secret::Hashed(s.password.clone()),
+                host_key: host_key(&s.name, &s.password),
+            });
+        }
+        Ok((users, warnings))
+    }
+
+    fn insert(&mut self, user: User) {
+        self.by_key.insert(user.host_key.clone(), user.name.clone());
+        self.by_name.insert(user.name.clone(), user);
     }
 
     pub fn len(&self) -> usize {
@@ -141,6 +187,17 @@ impl Users {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_name.keys().map(String::as_str)
+    }
+
+    /// Every user, sorted by name.
+    pub fn sorted(&self) -> Vec<&User> {
+        let mut all: Vec<&User> = self.by_name.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    pub fn get(&self, name: &str) -> Option<&User> {
+        self.by_name.get(name)
     }
 
     /// Checks a login; on success returns the user's host key. Slow by design
@@ -197,6 +254,16 @@ mod tests {
         }
     }
 
+    fn stored(name: &str, phc: &str, admin: bool) -> StoredUser {
+        StoredUser {
+            name: name.into(),
+            password: phc.into(),
+            admin,
+            created: 0,
+            password_set: 0,
+        }
+    }
+
     #[test]
     fn host_key_is_sha1_of_name_colon_secret_like_the_official_server() {
         assert_eq!(
@@ -238,12 +305,55 @@ mod tests {
     }
 
     #[test]
-    fn names_that_could_escape_the_data_folder_are_refused() {
-        for bad in ["", ".", "..", "a/b", "a\\b", "a\0b", "a\nb"] {
-            assert!(validate_name(bad).is_err(), "{bad:?}");
-        }
-        for good in ["user", "ユーザー", "a.b", "me@example.com"] {
-            assert!(validate_name(good).is_ok(), "{good:?}");
-        }
+    fn stored_users_log_in_with_the_phc_derived_host_key_and_keep_their_admin_flag() {
+        let (users, warnings) = Users::merged(
+            &[spec("env", "pw")],
+            false,
+            &[stored("u2", DUMMY_PHC, true)],
+        )
+        .unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(users.len(), 2);
+        assert_eq!(
+            users.login("u2", "secret"),
+            Some("567c5f0a7f928cc98f441e38120bd5299a2589d0"),
+            "the key the official server gives for this PHC string"
+        );
+        let u2 = users.get("u2").unwrap();
+        assert!(u2.admin);
+        assert_eq!(u2.origin, Origin::Stored);
+        assert_eq!(
+            users.login("env", "pw"),
+            Some(host_key("env", "pw").as_str())
+        );
+        assert!(!users.get("env").unwrap().admin);
+    }
+
+    #[test]
+    fn a_configured_user_wins_over_a_stored_one_of_the_same_name_with_a_warning() {
+        let (users, warnings) = Users::merged(
+            &[spec("alice", "from-env")],
+            false,
+            &[
+                stored("alice", DUMMY_PHC, true),
+                stored("bob", DUMMY_PHC, false),
+            ],
+        )
+        .unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("alice") && warnings[0].contains("SYNC_USER1"));
+        let alice = users.get("alice").unwrap();
+        assert_eq!(alice.origin, Origin::Config("SYNC_USER1".into()));
+        assert!(!alice.admin, "the stored admin flag does not carry over");
+        assert!(users.login("alice", "secret").is_none());
+        assert!(users.login("alice", "from-env").is_some());
+    }
+
+    #[test]
+    fn a_new_password_hash_gives_a_new_host_key_even_for_the_same_password() {
+        let a = file::hash_password("correct horse");
+        let b = file::hash_password("correct horse");
+        assert_ne!(host_key("u", &a), host_key("u", &b));
     }
 }

@@ -33,6 +33,49 @@ pub fn kioku() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kioku"))
 }
 
+/// Runs `cmd` with `input` on its stdin; returns its output.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `chromium` headless, in a throwaway profile, talking to nobody but the
+/// pages it is sent to.
+pub fn chromium(profile: &std::path::Path) -> Command {
+    let mut cmd = Command::new(chromium_path());
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}
+
+/// The `chromium` binary on PATH; panics naming the package without it.
+pub fn chromium_path() -> PathBuf {
+    for name in ["chromium", "chromium-browser"] {
+        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+            let path = dir.join(name);
+            if path.is_file() {
+                return path;
+            }
+        }
+    }
+    panic!("`chromium` is not installed; this test needs it (Debian: apt-get install -y chromium)");
+}
+
 pub struct Server {
     pub child: Child,
     pub port: u16,
@@ -45,6 +88,10 @@ pub struct Server {
     env: Vec<(String, String)>,
 }
 
+/// An `env` entry that makes [`Server::start`] leave out `SYNC_USER1=user:pass`
+/// (a server without users: the first-run form).
+pub const NO_USERS: (&str, &str) = ("KIOKU_TEST_NO_USERS", "1");
+
 fn spawn(
     base: &std::path::Path,
     port: u16,
@@ -54,10 +101,11 @@ fn spawn(
     env: &[(String, String)],
 ) -> Child {
     let mut cmd = kioku();
-    cmd.arg("serve")
-        .env_clear()
-        .env("SYNC_USER1", "user:pass")
-        .env("SYNC_BASE", base)
+    cmd.arg("serve").env_clear();
+    if !env.iter().any(|(k, _)| k == NO_USERS.0) {
+        cmd.env("SYNC_USER1", "user:pass");
+    }
+    cmd.env("SYNC_BASE", base)
         .env("SYNC_HOST", "127.0.0.1")
         .env("SYNC_PORT", port.to_string())
         .env("KIOKU_TLS_PORT", tls_port.to_string())
