@@ -34,8 +34,8 @@ pub struct ServeArgs {
     /// TOML configuration file [env: KIOKU_CONFIG]. Keys: "host", "port",
     /// "base", "max_payload_megs", "users", "passwords_hashed", "log",
     /// "shutdown_grace_secs", "sync_session_timeout_secs", "tls", "http",
-    /// "tls_port", "tls_name", "tls_cert", "tls_key", "tls_check_secs".
-    /// Unknown keys are an error.
+    /// "tls_port", "tls_name", "tls_cert", "tls_key", "tls_check_secs",
+    /// "mdns". Unknown keys are an error.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -115,10 +115,17 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
 
     /// Seconds between checks of the certificate: re-issued when the
-    /// addresses change or expiry is near, reloaded when its files change
+    /// addresses change or expiry is near, reloaded when its files change;
+    /// discovery looks at the addresses every min(SECS, 5) seconds
     /// [env: KIOKU_TLS_CHECK_SECS] ["tls_check_secs"] (default 60).
     #[arg(long, value_name = "SECS")]
     pub tls_check_secs: Option<u64>,
+
+    /// Do not advertise on the local network (mDNS: NAME.local and the
+    /// _https/_http/_kioku DNS-SD services) [env: KIOKU_NO_MDNS, set to any
+    /// value] ["mdns" = false] (default: on unless listening on loopback only).
+    #[arg(long)]
+    pub no_mdns: bool,
 }
 
 /// One configured user: the name and the secret as written (a password, or a
@@ -153,6 +160,8 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_check_secs: u64,
+    /// Advertise over mDNS / DNS-SD (see `crate::mdns`).
+    pub mdns: bool,
 }
 
 impl Config {
@@ -200,6 +209,7 @@ struct Layer {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_check_secs: Option<u64>,
+    mdns: Option<bool>,
     /// Where each value came from, for error messages (not a file key).
     #[serde(skip)]
     origin: HashMap<&'static str, String>,
@@ -228,6 +238,7 @@ impl Layer {
             tls_cert: args.tls_cert.clone(),
             tls_key: args.tls_key.clone(),
             tls_check_secs: args.tls_check_secs,
+            mdns: args.no_mdns.then_some(false),
             origin,
         }
     }
@@ -263,6 +274,7 @@ impl Layer {
             tls_cert: env("KIOKU_TLS_CERT").map(PathBuf::from),
             tls_key: env("KIOKU_TLS_KEY").map(PathBuf::from),
             tls_check_secs: parse_env(env, "KIOKU_TLS_CHECK_SECS", "a whole number of seconds")?,
+            mdns: env("KIOKU_NO_MDNS").map(|_| false),
             origin: HashMap::new(),
         };
         layer.origin.insert("base", "SYNC_BASE".into());
@@ -316,7 +328,8 @@ impl Layer {
             tls_name,
             tls_cert,
             tls_key,
-            tls_check_secs
+            tls_check_secs,
+            mdns
         );
         self
     }
@@ -488,6 +501,7 @@ impl Config {
                 .tls_check_secs
                 .unwrap_or(DEFAULT_TLS_CHECK_SECS)
                 .max(1),
+            mdns: layer.mdns.unwrap_or(true),
         })
     }
 }
@@ -543,6 +557,32 @@ mod tests {
         assert_eq!((c.tls_port, c.tls_name.as_str()), (8443, "kioku"));
         assert_eq!(c.tls_check_secs, 60);
         assert!(c.tls_cert.is_none());
+        assert!(c.mdns);
+    }
+
+    #[test]
+    fn discovery_is_turned_off_by_flag_env_or_file() {
+        let on = load(&ServeArgs::default(), &[("SYNC_USER1", "a:1")]).unwrap();
+        assert!(on.mdns);
+        let env = load(
+            &ServeArgs::default(),
+            &[("SYNC_USER1", "a:1"), ("KIOKU_NO_MDNS", "")],
+        )
+        .unwrap();
+        assert!(!env.mdns);
+        let flag = ServeArgs {
+            no_mdns: true,
+            ..Default::default()
+        };
+        assert!(!load(&flag, &[("SYNC_USER1", "a:1")]).unwrap().mdns);
+        let dir = tempdir();
+        let file = dir.join("kioku.toml");
+        std::fs::write(&file, "mdns = false\nusers = [\"a:1\"]\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        assert!(!load(&args, &[]).unwrap().mdns);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod collection;
 pub mod config;
 pub mod http;
+pub mod mdns;
 pub mod media;
 pub mod store;
 pub mod sync;

@@ -201,14 +201,32 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "kioku is listening; point Anki at {} (setup page at /)",
             urls.join(" or ")
         );
+        let port = |l: &Option<tokio::net::TcpListener>| {
+            l.as_ref()
+                .and_then(|l| l.local_addr().ok())
+                .map(|a| a.port())
+        };
+        let ports = kioku::mdns::plan::Ports {
+            http: port(&plain),
+            https: port(&secure),
+        };
+        let mdns = kioku::mdns::Mdns::start(&config, ports, tls.clone());
         let app = Arc::new(App {
             config,
             users: Arc::new(users),
             store,
             started: Instant::now(),
             tls,
+            mdns: mdns.clone(),
         });
-        http::serve(app, plain, secure, shutdown_signal()).await;
+        let withdraw = mdns.clone();
+        let shutdown = async move {
+            shutdown_signal().await;
+            // Goodbyes first, so clients stop picking this server.
+            withdraw.withdraw();
+        };
+        http::serve(app, plain, secure, shutdown).await;
+        let _ = tokio::task::spawn_blocking(move || mdns.stop()).await;
         tracing::info!("stopped");
         Ok(())
     })

@@ -34,6 +34,8 @@ pub struct App {
     pub started: Instant,
     /// The HTTPS side, when it is on.
     pub tls: Option<Arc<crate::tls::Tls>>,
+    /// Discovery on the LAN (mDNS); `mdns.status()` is what is advertised.
+    pub mdns: Arc<crate::mdns::Mdns>,
 }
 
 impl App {
