@@ -85,7 +85,7 @@ pub fn service_file(instance: &str, services: &[Service]) -> String {
     out.push_str(&format!("  <name>{}</name>\n", xml_escape(instance)));
     for s in services {
         out.push_str("  <service>\n");
-        let ty = s.ty.trim_end_matches('.').trim_end_matches(".local");
+        let ty = super::plan::short_type(s.ty);
         out.push_str(&format!("    <type>{}</type>\n", xml_escape(ty)));
         out.push_str(&format!("    <port>{}</port>\n", s.port));
         for (k, v) in &s.txt {
@@ -197,7 +197,7 @@ impl Registration {
                     shared
                         .services
                         .iter()
-                        .map(|s| format!("{} on {}", super::plan::readable(s.ty), s.port))
+                        .map(|s| format!("{} on {}", super::plan::short_type(s.ty), s.port))
                         .collect::<Vec<_>>()
                         .join(", ")
                 );

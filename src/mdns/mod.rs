@@ -173,7 +173,10 @@ impl Shared {
     }
 
     fn status(&self) -> Status {
-        let interfaces = self.interfaces();
+        self.status_on(self.interfaces())
+    }
+
+    fn status_on(&self, interfaces: Vec<(String, Vec<IpAddr>)>) -> Status {
         let host_names = self.host_names_on(&interfaces);
         let state = self.state();
         let services = if state.mode == Mode::Off {
@@ -197,7 +200,7 @@ impl Shared {
                             .to_owned();
                     }
                     ServiceStatus {
-                        service_type: plan::readable(s.ty).trim_end_matches(".local").to_owned(),
+                        service_type: plan::short_type(s.ty).to_owned(),
                         instances,
                         port: s.port,
                         txt: s.txt.iter().map(|(k, v)| format!("{k}={v}")).collect(),
@@ -434,6 +437,59 @@ mod tests {
     fn turned_off_discovery_starts_nothing_even_on_every_interface() {
         let m = Mdns::start(&config("0.0.0.0", false), PORTS, None);
         assert_nothing_started(&m, "turned off");
+    }
+
+    #[test]
+    fn the_status_shows_the_names_in_use_after_a_conflict() {
+        let shared = Shared {
+            label: "kioku".into(),
+            scope: Scope::All { v4: true, v6: true },
+            services: plan::services(PORTS, "0.1.0", None),
+            state: RwLock::new(State {
+                mode: Mode::Own,
+                note: None,
+                renames: Renames::default(),
+                avahi_host: None,
+            }),
+            tls: None,
+        };
+        let ifs = || {
+            vec![
+                ("eth0".to_owned(), vec!["10.0.0.2".parse().unwrap()]),
+                ("wlan0".to_owned(), vec!["10.0.1.2".parse().unwrap()]),
+            ]
+        };
+        let st = shared.status_on(ifs());
+        assert_eq!(st.host_names, ["kioku.local"]);
+        assert_eq!(st.services.len(), 3);
+        assert!(
+            st.services.iter().all(|s| s.instances == ["kioku"]),
+            "{st:?}"
+        );
+        shared.update(|s| {
+            s.renames.record("eth0", "kioku.local.", "kioku-2.local.");
+            s.renames.record("wlan0", "kioku.local.", "kioku-2.local.");
+            s.renames.record(
+                "eth0",
+                "kioku._https._tcp.local.",
+                "kioku (2)._https._tcp.local.",
+            );
+        });
+        let st = shared.status_on(ifs());
+        assert_eq!(st.host_names, ["kioku-2.local"]);
+        let https = &st.services[0];
+        assert_eq!(https.service_type, "_https._tcp");
+        assert_eq!(
+            https.instances,
+            ["kioku (2)", "kioku"],
+            "renamed on eth0 only"
+        );
+        assert_eq!(st.interfaces[1].name, "wlan0");
+        shared.update(|s| {
+            s.mode = Mode::Avahi;
+            s.avahi_host = Some("box.local".into());
+        });
+        assert_eq!(shared.status_on(ifs()).host_names, ["box.local"]);
     }
 
     #[test]

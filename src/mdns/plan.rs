@@ -47,6 +47,11 @@ pub fn readable(name: &str) -> String {
     name.trim_end_matches('.').to_owned()
 }
 
+/// A service type as people read it: `_https._tcp.local.` → `_https._tcp`.
+pub fn short_type(ty: &str) -> &str {
+    ty.trim_end_matches('.').trim_end_matches(".local")
+}
+
 /// Where kioku advertises, given the address it listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

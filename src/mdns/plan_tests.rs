@@ -24,6 +24,7 @@ fn the_host_label_comes_from_the_tls_name() {
     }
     assert_eq!(host_fqdn("kioku"), "kioku.local.");
     assert_eq!(readable("kioku-2.local."), "kioku-2.local");
+    assert_eq!(short_type(HTTPS_TYPE), "_https._tcp");
 }
 
 #[test]

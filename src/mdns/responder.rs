@@ -4,7 +4,6 @@
 //! lost addresses) and sends goodbyes at the end. It must not decide what is
 //! advertised; `plan` does.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,8 +19,6 @@ pub(super) struct Responder {
     daemon: ServiceDaemon,
     infos: Vec<ServiceInfo>,
     withdrawn: Mutex<Option<Instant>>,
-    /// Set once withdrawn: nothing is announced again.
-    gone: Arc<AtomicBool>,
 }
 
 fn err(what: &str) -> impl Fn(mdns_sd::Error) -> String + '_ {
@@ -63,18 +60,12 @@ impl Responder {
             shared
                 .services
                 .iter()
-                .map(|s| format!("{} on {}", plan::readable(s.ty), s.port))
+                .map(|s| format!("{} on {}", plan::short_type(s.ty), s.port))
                 .collect::<Vec<_>>()
                 .join(", "),
             describe(&shared.interfaces()),
         );
-        let gone = Arc::new(AtomicBool::new(false));
-        let watcher = Watcher {
-            shared,
-            daemon: daemon.clone(),
-            infos: infos.clone(),
-            gone: gone.clone(),
-        };
+        let watcher = Watcher { shared };
         std::thread::Builder::new()
             .name("kioku-mdns".into())
             .spawn(move || {
@@ -88,7 +79,6 @@ impl Responder {
             daemon,
             infos,
             withdrawn: Mutex::new(None),
-            gone,
         })
     }
 
@@ -98,7 +88,6 @@ impl Responder {
         if withdrawn.is_some() {
             return;
         }
-        self.gone.store(true, Ordering::SeqCst);
         for info in &self.infos {
             if let Err(e) = self.daemon.unregister(info.get_fullname()) {
                 tracing::warn!("mDNS: cannot withdraw {}: {e}", info.get_fullname());
@@ -146,9 +135,6 @@ fn describe(interfaces: &[(String, Vec<std::net::IpAddr>)]) -> String {
 /// Handles the daemon's events on the event thread.
 struct Watcher {
     shared: Arc<Shared>,
-    daemon: ServiceDaemon,
-    infos: Vec<ServiceInfo>,
-    gone: Arc<AtomicBool>,
 }
 
 impl Watcher {
@@ -185,15 +171,8 @@ impl Watcher {
                 }
             }
             DaemonEvent::IpDel(ip) => {
-                if self.shared.scope.allows(ip, false) && !self.gone.load(Ordering::SeqCst) {
-                    // Announce what is left with the cache-flush bit, so
-                    // other hosts drop the address that went away.
-                    tracing::info!("mDNS: address {ip} went away: announcing the others again");
-                    for info in &self.infos {
-                        if let Err(e) = self.daemon.register(info.clone()) {
-                            tracing::warn!("mDNS: cannot announce {}: {e}", info.get_fullname());
-                        }
-                    }
+                if self.shared.scope.allows(ip, false) {
+                    tracing::info!("mDNS: address {ip} went away; no longer announced");
                 }
             }
             DaemonEvent::Error(e) => {
