@@ -3,7 +3,8 @@
 //! Layers, each calling only the ones below it: `http` (listeners, routing,
 //! encodings) → `sync` and `media` (the protocol's endpoints) → `store` (per-user owners of
 //! the files) → `collection` (the SQLite collection format). `users` decides
-//! who may log in; `config` resolves the settings.
+//! who may log in; `config` resolves the settings; `tls` serves HTTPS; `mdns`
+//! advertises the server on the local network.
 
 pub mod collection;
 pub mod config;

@@ -96,6 +96,16 @@ pub fn with_names(mut sans: Vec<String>, names: &[String]) -> Vec<String> {
     sans
 }
 
+/// Whether a certificate for `have` fits `want`: every wanted name and
+/// address, and nothing else but `.local` names discovery added (e.g.
+/// `kioku-2.local` after a conflict; `kioku cert` does not know those).
+pub fn fits(have: &[String], want: &[String]) -> bool {
+    want.iter().all(|w| have.contains(w))
+        && have
+            .iter()
+            .all(|h| want.contains(h) || h.ends_with(".local"))
+}
+
 fn err(what: &str, e: impl std::fmt::Display) -> String {
     format!("{what}: {e}")
 }
@@ -327,6 +337,10 @@ mod tests {
             ]
         );
         assert_eq!(with_names(base.clone(), &[]), base);
+        assert!(fits(&sans, &base), "a discovery name is no change");
+        assert!(!fits(&base, &sans), "a missing name is");
+        let moved = wanted_sans("kioku", &["192.168.1.6".parse().unwrap()]);
+        assert!(!fits(&sans, &moved), "a changed address is");
     }
 
     #[test]
