@@ -35,6 +35,10 @@ fn ca_sha256(kioku: &Kioku) -> String {
 fn kioku_is_found_resolved_and_synced_through_its_local_name() {
     let lan = Lan::new(&["srv", "cli"]);
     let (srv, cli) = (lan.host("srv"), lan.host("cli"));
+    // A second interface on the same LAN (a board on cable and Wi-Fi): left
+    // to the first, or kioku takes its own answers there for another host's.
+    let second: IpAddr = "10.66.0.20".parse().unwrap();
+    lan.add_interface("srv", "eth1", second);
     let browser = Browser::new(cli);
     let kioku_rx = browser.browse("_kioku._tcp.local.");
     let https_rx = browser.browse("_https._tcp.local.");
@@ -83,6 +87,7 @@ fn kioku_is_found_resolved_and_synced_through_its_local_name() {
     }
     for s in [&k, &https, &http] {
         let a = addrs(s);
+        assert!(!a.contains(&second), "eth1 is left to eth0: {a:?}");
         assert!(
             a.iter().all(|a| !a.is_loopback()),
             "no loopback address: {a:?}"
@@ -142,8 +147,8 @@ fn kioku_is_found_resolved_and_synced_through_its_local_name() {
     );
     kioku.wait_log("new address 10.67.0.10: announced", WAIT);
 
-    // An address that goes away is no longer given out: the next answer
-    // carries the others with the cache-flush bit, and the browser drops it.
+    // An address that goes away: the others are announced again with the
+    // cache-flush bit, and the browser drops it.
     let gone = Instant::now();
     srv.ip(&["addr", "del", "10.67.0.10/24", "dev", "eth0"]);
     kioku.wait_log("address 10.67.0.10 went away", WAIT);
@@ -162,6 +167,22 @@ fn kioku_is_found_resolved_and_synced_through_its_local_name() {
         "address changes never rename kioku:\n{}",
         kioku.log_text()
     );
+
+    // The cable is unplugged: the other interface on the LAN takes over,
+    // and its announcement replaces the cached addresses.
+    let down = Instant::now();
+    srv.ip(&["link", "set", "eth0", "down"]);
+    let k = resolved(&kioku_rx, WAIT, |s| {
+        let a = addrs(s);
+        a.contains(&second) && !a.contains(&srv.v4)
+    });
+    println!(
+        "eth1 took over {:?} after eth0 went down: {:?}",
+        down.elapsed(),
+        addrs(&k)
+    );
+    assert_eq!(k.get_hostname(), "kioku.local.");
+    assert!(!kioku.log_text().contains("this one is now"));
 
     // Goodbyes: the services disappear from the browser at shutdown.
     let stopping = Instant::now();

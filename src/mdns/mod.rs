@@ -129,6 +129,11 @@ fn system_addrs() -> Vec<plan::IfAddr> {
         .map(|i| plan::IfAddr {
             loopback: i.is_loopback(),
             usable: i.is_oper_up() && !i.is_p2p(),
+            index: i.index.unwrap_or(u32::MAX),
+            prefix: match &i.addr {
+                if_addrs::IfAddr::V4(a) => a.prefixlen,
+                if_addrs::IfAddr::V6(a) => a.prefixlen,
+            },
             ip: i.ip(),
             name: i.name,
         })
@@ -301,11 +306,13 @@ impl Mdns {
                      and leaving the host name to it"
                 );
                 shared.update(|s| s.mode = Mode::Avahi);
+                // avahi follows the addresses itself; its host name is read
+                // again at every certificate check.
                 Backend::Avahi(avahi::Registration::start(
                     shared,
                     Path::new(avahi::RUN_DIR),
                     Path::new(avahi::SERVICES_DIR),
-                    check_every(config),
+                    Duration::from_secs(config.tls_check_secs.max(1)),
                 ))
             }
             other => {

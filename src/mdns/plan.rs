@@ -3,7 +3,7 @@
 //! and their TXT records, and the names in use after conflicts. Pure
 //! functions; `responder` and `avahi` put the result on the wire.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// The kioku-specific service type: finds kioku boxes and nothing else.
@@ -111,17 +111,75 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IfAddr {
     pub name: String,
+    /// The interface's index (lower: set up earlier, e.g. eth0 before wlan0).
+    pub index: u32,
     pub ip: IpAddr,
+    /// The prefix length of the address's network.
+    pub prefix: u8,
     pub loopback: bool,
     /// Operationally up (and not point-to-point, which mDNS does not use).
     pub usable: bool,
 }
 
+/// The network of `ip/prefix` (address masked, prefix): what two interfaces
+/// on one LAN share. `None` for link-local addresses, which every link has.
+fn network(ip: IpAddr, prefix: u8) -> Option<(IpAddr, u8)> {
+    match ip {
+        IpAddr::V4(a) if !a.is_link_local() => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
+            Some((IpAddr::V4((u32::from(a) & mask).into()), prefix))
+        }
+        IpAddr::V6(a) if (a.segments()[0] & 0xffc0) != 0xfe80 => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix.min(128)))
+                .unwrap_or(0);
+            Some((IpAddr::V6((u128::from(a) & mask).into()), prefix))
+        }
+        _ => None,
+    }
+}
+
+/// Interfaces left out because one with a lower index is on the same LAN
+/// (they share a network): a responder answering on both hears its own
+/// records through the other and takes them for another host's, and
+/// renames itself. The one left answers for the machine; when it goes down,
+/// the next one takes over at the next address check.
+pub fn shadowed(scope: &Scope, addrs: &[IfAddr]) -> BTreeSet<String> {
+    let mut order: Vec<&IfAddr> = addrs
+        .iter()
+        .filter(|a| a.usable && scope.allows(a.ip, a.loopback))
+        .collect();
+    order.sort_by(|a, b| (a.index, &a.name).cmp(&(b.index, &b.name)));
+    let mut owner: BTreeMap<(IpAddr, u8), &str> = BTreeMap::new();
+    let mut out = BTreeSet::new();
+    for a in &order {
+        if let Some(net) = network(a.ip, a.prefix) {
+            match owner.get(&net) {
+                Some(first) if *first != a.name => {
+                    out.insert(a.name.clone());
+                }
+                _ => {
+                    owner.insert(net, &a.name);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether address `ip` of interface `name` is advertised, among `addrs`.
+pub fn selects(scope: &Scope, addrs: &[IfAddr], name: &str, ip: IpAddr, loopback: bool) -> bool {
+    scope.allows(ip, loopback) && !shadowed(scope, addrs).contains(name)
+}
+
 /// The interfaces advertised on and their advertised addresses, by name.
 pub fn advertised(scope: &Scope, addrs: &[IfAddr]) -> Vec<(String, Vec<IpAddr>)> {
+    let shadowed = shadowed(scope, addrs);
     let mut by_name: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
     for a in addrs {
-        if a.usable && scope.allows(a.ip, a.loopback) {
+        if a.usable && scope.allows(a.ip, a.loopback) && !shadowed.contains(&a.name) {
             by_name.entry(a.name.clone()).or_default().push(a.ip);
         }
     }

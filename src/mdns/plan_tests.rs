@@ -5,9 +5,17 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn addr(name: &str, a: &str) -> IfAddr {
+    let (a, prefix) = a.split_once('/').unwrap_or((a, "24"));
     IfAddr {
         name: name.into(),
+        index: match name {
+            "lo" => 1,
+            "eth0" => 2,
+            "wlan0" => 3,
+            _ => 4,
+        },
         ip: ip(a),
+        prefix: prefix.parse().unwrap(),
         loopback: name == "lo",
         usable: true,
     }
@@ -73,8 +81,8 @@ fn an_ipv4_wildcard_bind_advertises_every_ipv4_address_but_loopback() {
 fn an_ipv6_wildcard_bind_advertises_both_families_unless_v6only() {
     let list = [
         addr("eth0", "192.168.1.5"),
-        addr("eth0", "fd00::5"),
-        addr("eth0", "fe80::5"),
+        addr("eth0", "fd00::5/64"),
+        addr("eth0", "fe80::5/64"),
     ];
     let both = advertised(&scope(ip("::"), false), &list);
     assert_eq!(
@@ -104,6 +112,59 @@ fn a_specific_bind_advertises_only_that_address() {
         advertised(&s, &list),
         [("eth0".to_owned(), vec![ip("192.168.1.5")])]
     );
+}
+
+#[test]
+fn a_second_interface_on_the_same_lan_is_left_to_the_first() {
+    let s = scope(ip("::"), false);
+    // Cable and Wi-Fi on one home network: eth0 answers.
+    let same_lan = [
+        addr("wlan0", "192.168.1.9"),
+        addr("wlan0", "fe80::9/64"),
+        addr("eth0", "192.168.1.5"),
+        addr("eth0", "fe80::5/64"),
+    ];
+    assert_eq!(
+        shadowed(&s, &same_lan),
+        BTreeSet::from(["wlan0".to_owned()])
+    );
+    assert_eq!(
+        advertised(&s, &same_lan),
+        [("eth0".to_owned(), vec![ip("192.168.1.5"), ip("fe80::5")])]
+    );
+    assert!(selects(&s, &same_lan, "eth0", ip("fe80::5"), false));
+    assert!(!selects(&s, &same_lan, "wlan0", ip("192.168.1.9"), false));
+    // A shared IPv6 prefix says the same.
+    let v6_lan = [addr("eth0", "fd00::5/64"), addr("wlan0", "fd00::9/64")];
+    assert!(shadowed(&s, &v6_lan).contains("wlan0"));
+    // Cable unplugged: Wi-Fi takes over.
+    let mut unplugged = same_lan.clone();
+    for a in unplugged.iter_mut().filter(|a| a.name == "eth0") {
+        a.usable = false;
+    }
+    assert_eq!(
+        advertised(&s, &unplugged),
+        [("wlan0".to_owned(), vec![ip("192.168.1.9"), ip("fe80::9")])]
+    );
+    // Different networks, and link-local addresses alone, share nothing.
+    let apart = [
+        addr("eth0", "192.168.1.5"),
+        addr("eth0", "fe80::5/64"),
+        addr("wlan0", "10.42.0.1"),
+        addr("wlan0", "fe80::9/64"),
+        addr("eth1", "169.254.3.4/16"),
+        addr("eth2", "169.254.7.8/16"),
+    ];
+    assert!(
+        shadowed(&s, &apart).is_empty(),
+        "{:?}",
+        shadowed(&s, &apart)
+    );
+    assert_eq!(advertised(&s, &apart).len(), 4);
+    // Addresses the listener does not take do not count.
+    let v4 = scope(ip("0.0.0.0"), false);
+    let mixed = [addr("eth0", "192.168.1.5"), addr("wlan0", "fd00::9/64")];
+    assert!(shadowed(&v4, &mixed).is_empty());
 }
 
 const CA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

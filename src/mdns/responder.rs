@@ -3,7 +3,12 @@
 //! interfaces, follows the daemon's events (renames after conflicts, new and
 //! lost addresses) and sends goodbyes at the end. It must not decide what is
 //! advertised; `plan` does.
+//!
+//! Two guards against mdns-sd renaming kioku after its own records (seen in
+//! tests/mdns.rs): multicast loop is off, and `plan::shadowed` keeps a
+//! second interface on the same LAN quiet.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +24,8 @@ pub(super) struct Responder {
     daemon: ServiceDaemon,
     infos: Vec<ServiceInfo>,
     withdrawn: Mutex<Option<Instant>>,
+    /// Set once withdrawn: nothing is announced again.
+    gone: Arc<AtomicBool>,
 }
 
 fn err(what: &str) -> impl Fn(mdns_sd::Error) -> String + '_ {
@@ -34,6 +41,14 @@ impl Responder {
         daemon
             .set_ip_check_interval(every.as_secs().max(1) as u32)
             .map_err(err("mDNS address check"))?;
+        // Not hearing our own packets: otherwise, while a new address is
+        // probed, our own answers for the name's other addresses come back
+        // looped and look like another host's (mdns-sd renamed itself to
+        // kioku-2 that way). Another host's packets still arrive.
+        daemon
+            .set_multicast_loop_v4(false)
+            .and_then(|()| daemon.set_multicast_loop_v6(false))
+            .map_err(err("mDNS multicast loop"))?;
         let scope = shared.scope;
         daemon
             .disable_interface(IfKind::All)
@@ -41,6 +56,13 @@ impl Responder {
         daemon
             .enable_interface(IfKind::Predicate(IfPredicate::new(move |i| {
                 scope.allows(i.ip(), i.is_loopback())
+                    && plan::selects(
+                        &scope,
+                        &super::system_addrs(),
+                        &i.name,
+                        i.ip(),
+                        i.is_loopback(),
+                    )
             })))
             .map_err(err("mDNS interfaces"))?;
         let events = daemon.monitor().map_err(err("mDNS events"))?;
@@ -65,7 +87,13 @@ impl Responder {
                 .join(", "),
             describe(&shared.interfaces()),
         );
-        let watcher = Watcher { shared };
+        let gone = Arc::new(AtomicBool::new(false));
+        let watcher = Watcher {
+            shared,
+            daemon: daemon.clone(),
+            infos: infos.clone(),
+            gone: gone.clone(),
+        };
         std::thread::Builder::new()
             .name("kioku-mdns".into())
             .spawn(move || {
@@ -79,6 +107,7 @@ impl Responder {
             daemon,
             infos,
             withdrawn: Mutex::new(None),
+            gone,
         })
     }
 
@@ -88,6 +117,7 @@ impl Responder {
         if withdrawn.is_some() {
             return;
         }
+        self.gone.store(true, Ordering::SeqCst);
         for info in &self.infos {
             if let Err(e) = self.daemon.unregister(info.get_fullname()) {
                 tracing::warn!("mDNS: cannot withdraw {}: {e}", info.get_fullname());
@@ -135,6 +165,9 @@ fn describe(interfaces: &[(String, Vec<std::net::IpAddr>)]) -> String {
 /// Handles the daemon's events on the event thread.
 struct Watcher {
     shared: Arc<Shared>,
+    daemon: ServiceDaemon,
+    infos: Vec<ServiceInfo>,
+    gone: Arc<AtomicBool>,
 }
 
 impl Watcher {
@@ -171,8 +204,15 @@ impl Watcher {
                 }
             }
             DaemonEvent::IpDel(ip) => {
-                if self.shared.scope.allows(ip, false) {
-                    tracing::info!("mDNS: address {ip} went away; no longer announced");
+                if self.shared.scope.allows(ip, false) && !self.gone.load(Ordering::SeqCst) {
+                    // Announce the addresses left, with the cache-flush bit:
+                    // other hosts drop the one that went away.
+                    tracing::info!("mDNS: address {ip} went away; announcing the others again");
+                    for info in &self.infos {
+                        if let Err(e) = self.daemon.register(info.clone()) {
+                            tracing::warn!("mDNS: cannot announce {}: {e}", info.get_fullname());
+                        }
+                    }
                 }
             }
             DaemonEvent::Error(e) => {

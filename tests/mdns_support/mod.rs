@@ -143,6 +143,38 @@ impl Lan {
         lan
     }
 
+    /// Another interface `name` of host `role` on the bridge, with `v4`/24.
+    pub fn add_interface(&self, role: &str, name: &str, v4: IpAddr) {
+        let host = self.host(role);
+        let port = format!("q{}", self.hosts.len());
+        run(ip().args([
+            "-n",
+            &self.bridge,
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            name,
+            "netns",
+            &host.ns,
+        ]));
+        run(ip().args([
+            "-n",
+            &self.bridge,
+            "link",
+            "set",
+            &port,
+            "master",
+            "br0",
+            "up",
+        ]));
+        host.ip(&["addr", "add", &format!("{v4}/24"), "dev", name]);
+        host.ip(&["link", "set", name, "up"]);
+    }
+
     pub fn host(&self, role: &str) -> &Host {
         self.hosts
             .iter()
