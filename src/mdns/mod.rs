@@ -149,8 +149,15 @@ impl Shared {
         f(&mut self.state.write().expect("not poisoned"))
     }
 
+    /// The interfaces and addresses announced: by the plan for kioku's own
+    /// responder; every usable one for avahi, which follows its own settings.
     fn interfaces(&self) -> Vec<(String, Vec<IpAddr>)> {
-        plan::advertised(&self.scope, &system_addrs())
+        let addrs = system_addrs();
+        if self.state().mode == Mode::Avahi {
+            plan::by_interface(addrs.iter().filter(|a| a.usable && !a.loopback))
+        } else {
+            plan::advertised(&self.scope, &addrs)
+        }
     }
 
     fn host_names_on(&self, interfaces: &[(String, Vec<IpAddr>)]) -> Vec<String> {

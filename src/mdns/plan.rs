@@ -177,11 +177,18 @@ pub fn selects(scope: &Scope, addrs: &[IfAddr], name: &str, ip: IpAddr, loopback
 /// The interfaces advertised on and their advertised addresses, by name.
 pub fn advertised(scope: &Scope, addrs: &[IfAddr]) -> Vec<(String, Vec<IpAddr>)> {
     let shadowed = shadowed(scope, addrs);
+    by_interface(
+        addrs
+            .iter()
+            .filter(|a| a.usable && scope.allows(a.ip, a.loopback) && !shadowed.contains(&a.name)),
+    )
+}
+
+/// `addrs` grouped by interface name, sorted, without duplicates.
+pub fn by_interface<'a>(addrs: impl Iterator<Item = &'a IfAddr>) -> Vec<(String, Vec<IpAddr>)> {
     let mut by_name: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
     for a in addrs {
-        if a.usable && scope.allows(a.ip, a.loopback) && !shadowed.contains(&a.name) {
-            by_name.entry(a.name.clone()).or_default().push(a.ip);
-        }
+        by_name.entry(a.name.clone()).or_default().push(a.ip);
     }
     by_name
         .into_iter()
