@@ -38,6 +38,20 @@ impl Responder {
     /// once probing (RFC 6762 §8) finds the names free, or renamed.
     pub(super) fn start(shared: Arc<Shared>, every: Duration) -> Result<Responder, String> {
         let daemon = ServiceDaemon::new().map_err(err("mDNS daemon"))?;
+        match Self::set_up(&daemon, shared, every) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let _ = daemon.shutdown();
+                Err(e)
+            }
+        }
+    }
+
+    fn set_up(
+        daemon: &ServiceDaemon,
+        shared: Arc<Shared>,
+        every: Duration,
+    ) -> Result<Responder, String> {
         daemon
             .set_ip_check_interval(every.as_secs().max(1) as u32)
             .map_err(err("mDNS address check"))?;
@@ -55,14 +69,13 @@ impl Responder {
             .map_err(err("mDNS interfaces"))?;
         daemon
             .enable_interface(IfKind::Predicate(IfPredicate::new(move |i| {
-                scope.allows(i.ip(), i.is_loopback())
-                    && plan::selects(
-                        &scope,
-                        &super::system_addrs(),
-                        &i.name,
-                        i.ip(),
-                        i.is_loopback(),
-                    )
+                plan::selects(
+                    &scope,
+                    &super::system_addrs(),
+                    &i.name,
+                    i.ip(),
+                    i.is_loopback(),
+                )
             })))
             .map_err(err("mDNS interfaces"))?;
         let events = daemon.monitor().map_err(err("mDNS events"))?;
@@ -104,7 +117,7 @@ impl Responder {
             })
             .map_err(|e| format!("mDNS event thread: {e}"))?;
         Ok(Responder {
-            daemon,
+            daemon: daemon.clone(),
             infos,
             withdrawn: Mutex::new(None),
             gone,
