@@ -32,7 +32,7 @@ fn ca_sha256(kioku: &Kioku) -> String {
 }
 
 #[test]
-fn kioku_is_found_resolved_and_synced_through_its_local_name() {
+fn kioku_is_found_synced_through_its_name_follows_its_addresses_and_says_goodbye() {
     let lan = Lan::new(&["srv", "cli"]);
     let (srv, cli) = (lan.host("srv"), lan.host("cli"));
     // A second interface on the same LAN (a board on cable and Wi-Fi): left
