@@ -59,7 +59,7 @@ pub struct ServeArgs {
     /// "ankiconnect_write_wait_secs", "ankiconnect_max_media_megs",
     /// "ankiconnect_fetch_timeout_secs", "ankiconnect_fetch_private",
     /// "ip_header", "login_free_failures", "login_delay_ms",
-    /// "login_lockout_secs". Unknown keys are an error.
+    /// "login_lockout_secs", "mdns". Unknown keys are an error.
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -139,7 +139,8 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
 
     /// Seconds between checks of the certificate: re-issued when the
-    /// addresses change or expiry is near, reloaded when its files change
+    /// addresses change or expiry is near, reloaded when its files change;
+    /// discovery looks at the addresses every min(SECS, 5) seconds
     /// [env: KIOKU_TLS_CHECK_SECS] ["tls_check_secs"] (default 60).
     #[arg(long, value_name = "SECS")]
     pub tls_check_secs: Option<u64>,
@@ -255,6 +256,11 @@ pub struct ServeArgs {
     /// user name [env: KIOKU_LOGIN_LOCKOUT_SECS] ["login_lockout_secs"] (default 900).
     #[arg(long, value_name = "SECS")]
     pub login_lockout_secs: Option<u64>,
+    /// Do not advertise on the local network (mDNS: NAME.local and the
+    /// _https/_http/_kioku DNS-SD services) [env: KIOKU_NO_MDNS, set to any
+    /// value] ["mdns" = false] (default: on unless listening on loopback only).
+    #[arg(long)]
+    pub no_mdns: bool,
 }
 
 /// One configured user: the name and the secret as written (a password, or a
@@ -299,6 +305,8 @@ pub struct Config {
     pub login_free_failures: u32,
     pub login_delay_ms: u64,
     pub login_lockout_secs: u64,
+    /// Advertise over mDNS / DNS-SD (see `crate::mdns`).
+    pub mdns: bool,
 }
 
 /// When snapshots are taken and how many are kept (see `crate::backup`).
@@ -482,6 +490,7 @@ struct Layer {
     login_free_failures: Option<u32>,
     login_delay_ms: Option<u64>,
     login_lockout_secs: Option<u64>,
+    mdns: Option<bool>,
     /// Where each value came from, for error messages (not a file key).
     #[serde(skip)]
     origin: HashMap<&'static str, String>,
@@ -531,6 +540,7 @@ impl Layer {
             login_free_failures: args.login_free_failures,
             login_delay_ms: args.login_delay_ms,
             login_lockout_secs: args.login_lockout_secs,
+            mdns: args.no_mdns.then_some(false),
             origin,
         }
     }
@@ -613,6 +623,7 @@ impl Layer {
                 "KIOKU_LOGIN_LOCKOUT_SECS",
                 "a whole number of seconds",
             )?,
+            mdns: env("KIOKU_NO_MDNS").map(|_| false),
             origin: HashMap::new(),
         };
         layer.origin.insert("base", "SYNC_BASE".into());
@@ -685,7 +696,8 @@ impl Layer {
             ip_header,
             login_free_failures,
             login_delay_ms,
-            login_lockout_secs
+            login_lockout_secs,
+            mdns
         );
         self
     }
@@ -908,6 +920,7 @@ impl Config {
                 .unwrap_or(DEFAULT_LOGIN_FREE_FAILURES),
             login_delay_ms,
             login_lockout_secs,
+            mdns: layer.mdns.unwrap_or(true),
         })
     }
 }
@@ -1087,6 +1100,32 @@ mod tests {
         assert_eq!((c.tls_port, c.tls_name.as_str()), (8443, "kioku"));
         assert_eq!(c.tls_check_secs, 60);
         assert!(c.tls_cert.is_none());
+        assert!(c.mdns);
+    }
+
+    #[test]
+    fn discovery_is_turned_off_by_flag_env_or_file() {
+        let on = load(&ServeArgs::default(), &[("SYNC_USER1", "a:1")]).unwrap();
+        assert!(on.mdns);
+        let env = load(
+            &ServeArgs::default(),
+            &[("SYNC_USER1", "a:1"), ("KIOKU_NO_MDNS", "")],
+        )
+        .unwrap();
+        assert!(!env.mdns);
+        let flag = ServeArgs {
+            no_mdns: true,
+            ..Default::default()
+        };
+        assert!(!load(&flag, &[("SYNC_USER1", "a:1")]).unwrap().mdns);
+        let dir = tempdir();
+        let file = dir.join("kioku.toml");
+        std::fs::write(&file, "mdns = false\nusers = [\"a:1\"]\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        assert!(!load(&args, &[]).unwrap().mdns);
     }
 
     #[test]

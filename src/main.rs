@@ -276,7 +276,7 @@ fn cert(action: CertAction) -> Result<(), String> {
             println!("CA SHA-256:      {}", certs::fingerprint(&ca_der));
             println!("server names:    {}", leaf.sans.join(", "));
             println!("server expires:  {expires}");
-            if leaf.sans != sans {
+            if !certs::fits(&leaf.sans, &sans) {
                 println!("(the addresses changed: a running server re-issues the certificate at its next check)");
             }
         }
@@ -418,6 +418,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 urls.join(" or ")
             );
         }
+        let port = |l: &Option<tokio::net::TcpListener>| {
+            l.as_ref()
+                .and_then(|l| l.local_addr().ok())
+                .map(|a| a.port())
+        };
+        let ports = kioku::mdns::plan::Ports {
+            http: port(&plain),
+            https: port(&secure),
+        };
+        let mdns = kioku::mdns::Mdns::start(&config, ports, tls.clone());
         let app = Arc::new(App {
             api,
             config,
@@ -426,6 +436,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             store,
             started: Instant::now(),
             tls,
+            mdns: mdns.clone(),
         });
         // The control socket; its file is removed when `control` drops.
         let control_task = match control.as_ref().map(|b| b.listener()).transpose() {
@@ -438,12 +449,19 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 None
             }
         };
-        http::serve(app, plain, secure, api_listener, shutdown_signal()).await;
+        let withdraw = mdns.clone();
+        let shutdown = async move {
+            shutdown_signal().await;
+            // Goodbyes first, so clients stop picking this server.
+            withdraw.withdraw();
+        };
+        http::serve(app, plain, secure, api_listener, shutdown).await;
         if let Some(task) = control_task {
             task.abort();
             let _ = task.await;
         }
         drop(control);
+        let _ = tokio::task::spawn_blocking(move || mdns.stop()).await;
         tracing::info!("stopped");
         Ok(())
     })

@@ -43,6 +43,49 @@ pub fn run(cmd: StatusArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The mDNS part of a running server's status as one line: who answers,
+/// the names, the service types.
+fn discovery(m: &Value) -> String {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    let mode = m["mode"].as_str().unwrap_or("off");
+    let note = m["note"]
+        .as_str()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    if mode == "off" {
+        return format!("off{note}");
+    }
+    let who = if mode == "avahi" {
+        "through avahi-daemon"
+    } else {
+        "kioku's own mDNS responder"
+    };
+    let services: Vec<String> = m["services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            format!(
+                "{} port {}",
+                s["service_type"].as_str().unwrap_or(""),
+                s["port"]
+            )
+        })
+        .collect();
+    format!(
+        "{} — {who}; {}{note}",
+        strings(&m["host_names"]).join(", "),
+        services.join(", ")
+    )
+}
+
 /// The status as text.
 fn render(r: &Value, socket: &str) -> String {
     let now = crate::users::file::now_secs();
@@ -66,6 +109,7 @@ fn render(r: &Value, socket: &str) -> String {
             .filter_map(Value::as_str)
             .collect();
         line(&mut out, "listening:", listeners.join(", "));
+        line(&mut out, "discovery:", discovery(&r["mdns"]));
     } else {
         line(
             &mut out,
@@ -147,4 +191,25 @@ fn render(r: &Value, socket: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn discovery_line_names_the_host_names_and_services_or_says_off() {
+        let own = json!({
+            "mode": "own", "note": null, "host_names": ["kioku-2.local"],
+            "services": [{"service_type": "_https._tcp", "port": 8443, "instances": [], "txt": []}],
+            "interfaces": []
+        });
+        let text = discovery(&own);
+        assert!(text.starts_with("kioku-2.local — kioku's own"), "{text}");
+        assert!(text.contains("_https._tcp port 8443"), "{text}");
+        let off = json!({"mode": "off", "note": "listening on loopback only"});
+        assert_eq!(discovery(&off), "off (listening on loopback only)");
+        assert_eq!(discovery(&Value::Null), "off");
+    }
 }

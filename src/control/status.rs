@@ -5,6 +5,7 @@
 //! {"running": true, "version": "0.1.0", "pid": 42, "uptime_secs": 300,
 //!  "base": "/var/lib/kioku", "listeners": ["http://0.0.0.0:8080/"],
 //!  "data_bytes": 123, "certificate": {"names": […], "expires": 1790000000},
+//!  "mdns": {"mode": "own", "note", "host_names": ["kioku.local"], "services": […], "interfaces": […]},
 //!  "users": [{"name", "origin", "admin", "collection_bytes", "media_bytes",
 //!             "media_files", "last_sync"}],
 //!  "throttled": [{"kind", "key", "failures", "retry_after_secs", "locked_out", "last_failure"}]}
@@ -72,6 +73,7 @@ pub fn running(app: &App, listeners: &[String]) -> Value {
         "listeners": listeners,
         "data_bytes": usage::folder_bytes(base),
         "certificate": cert,
+        "mdns": app.mdns.status(),
         "users": users_json(base, &users, seen),
         "throttled": app.accounts.throttle.snapshot(),
     })

@@ -40,6 +40,8 @@ pub struct App {
     pub tls: Option<Arc<crate::tls::Tls>>,
     /// The AnkiConnect API's state (keys, downloader).
     pub api: crate::api::Api,
+    /// Discovery on the LAN (mDNS); `mdns.status()` is what is advertised.
+    pub mdns: Arc<crate::mdns::Mdns>,
 }
 
 impl App {

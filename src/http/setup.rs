@@ -265,18 +265,23 @@ fn qr(text: &str) -> String {
 }
 
 /// The host names and addresses a client can reach this server at: the one
-/// the visitor used first, then `<name>.local`, then every address.
+/// the visitor used first, then the `.local` names discovery advertises
+/// (`<name>.local` when it advertises none), then every address.
 fn hosts(app: &App, visited: Option<&str>) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(h) = visited {
         out.push(h.to_owned());
     }
-    let name = &app.config.tls_name;
-    out.push(if name.contains('.') {
-        name.clone()
-    } else {
-        format!("{name}.local")
-    });
+    let advertised = app.mdns.host_names();
+    if advertised.is_empty() {
+        let name = &app.config.tls_name;
+        out.push(if name.contains('.') {
+            name.clone()
+        } else {
+            format!("{name}.local")
+        });
+    }
+    out.extend(advertised);
     let listen = app.config.host;
     for a in addrs::current() {
         if !listen.is_unspecified() && listen != a {

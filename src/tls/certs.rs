@@ -75,6 +75,37 @@ pub fn wanted_sans(name: &str, addrs: &[IpAddr]) -> Vec<String> {
     sans
 }
 
+/// `sans` plus `names` not in it yet, inserted before `localhost` (so the
+/// list stays in a stable order).
+pub fn with_names(mut sans: Vec<String>, names: &[String]) -> Vec<String> {
+    let at = sans
+        .iter()
+        .position(|s| s == "localhost")
+        .unwrap_or(sans.len());
+    let new: Vec<String> =
+        names
+            .iter()
+            .filter(|n| !sans.contains(n))
+            .fold(Vec::new(), |mut v, n| {
+                if !v.contains(n) {
+                    v.push(n.clone());
+                }
+                v
+            });
+    sans.splice(at..at, new);
+    sans
+}
+
+/// Whether a certificate for `have` fits `want`: every wanted name and
+/// address, and nothing else but `.local` names discovery added (e.g.
+/// `kioku-2.local` after a conflict; `kioku cert` does not know those).
+pub fn fits(have: &[String], want: &[String]) -> bool {
+    want.iter().all(|w| have.contains(w))
+        && have
+            .iter()
+            .all(|h| want.contains(h) || h.ends_with(".local"))
+}
+
 fn err(what: &str, e: impl std::fmt::Display) -> String {
     format!("{what}: {e}")
 }
@@ -280,6 +311,36 @@ mod tests {
             wanted_sans("box.example.org", &[])[0..2],
             ["box.example.org", "localhost"]
         );
+    }
+
+    #[test]
+    fn discovery_names_join_the_sans_once_before_localhost() {
+        let base = wanted_sans("kioku", &["192.168.1.5".parse().unwrap()]);
+        let sans = with_names(
+            base.clone(),
+            &[
+                "kioku.local".into(),
+                "kioku-2.local".into(),
+                "kioku-2.local".into(),
+            ],
+        );
+        assert_eq!(
+            sans,
+            [
+                "kioku",
+                "kioku.local",
+                "kioku-2.local",
+                "localhost",
+                "192.168.1.5",
+                "127.0.0.1",
+                "::1"
+            ]
+        );
+        assert_eq!(with_names(base.clone(), &[]), base);
+        assert!(fits(&sans, &base), "a discovery name is no change");
+        assert!(!fits(&base, &sans), "a missing name is");
+        let moved = wanted_sans("kioku", &["192.168.1.6".parse().unwrap()]);
+        assert!(!fits(&sans, &moved), "a changed address is");
     }
 
     #[test]

@@ -53,6 +53,11 @@ pub struct Tls {
     loaded: Mutex<(Option<SystemTime>, Option<SystemTime>)>,
     config: Arc<ServerConfig>,
     check_secs: u64,
+    /// The `.local` names discovery uses now (see `crate::mdns`), covered
+    /// beside the configured name; e.g. `kioku-2.local` after a conflict.
+    mdns_names: RwLock<Vec<String>>,
+    /// One check at a time: two would interleave the files they write.
+    checking: Mutex<()>,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -116,6 +121,8 @@ impl Tls {
             loaded: Mutex::new(loaded),
             config: Arc::new(server),
             check_secs: config.tls_check_secs,
+            mdns_names: RwLock::new(Vec::new()),
+            checking: Mutex::new(()),
         };
         tls.refresh_status();
         Ok(Arc::new(tls))
@@ -158,13 +165,30 @@ impl Tls {
         matches!(self.source, Source::Generated { .. })
     }
 
+    /// Sets the `.local` names discovery answers to, and re-issues the
+    /// generated certificate at once if they are new to it (blocking).
+    pub fn set_mdns_names(&self, names: Vec<String>) {
+        {
+            let mut current = self.mdns_names.write().expect("not poisoned");
+            if *current == names {
+                return;
+            }
+            *current = names;
+        }
+        if self.generated() {
+            self.check();
+        }
+    }
+
     /// Re-issues the generated certificate when the addresses changed or it
     /// expires soon, and loads the certificate files again when they changed
     /// on disk (a user's renewal, or `kioku cert renew`). Errors are logged;
     /// the current certificate stays in use.
     pub fn check(&self) {
+        let _one = self.checking.lock().expect("not poisoned");
         if let Source::Generated { dir, name } = &self.source {
-            let wanted = certs::wanted_sans(name, &addrs::current());
+            let extra = self.mdns_names.read().expect("not poisoned").clone();
+            let wanted = certs::with_names(certs::wanted_sans(name, &addrs::current()), &extra);
             let reason = match certs::leaf_info(dir) {
                 None => Some("no record of the current certificate".to_owned()),
                 Some(info) if info.sans != wanted => Some(format!(
