@@ -47,6 +47,8 @@ input:focus-visible,button:focus-visible,a:focus-visible{outline:3px solid #f0b4
 .note{color:#555;font-size:.9rem} .badge{font-size:.8rem;padding:.05rem .4rem;border-radius:.3rem;background:#eef;border:1px solid #ccd;margin-left:.3rem;font-weight:400}
 table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #e3e3e3;vertical-align:top}
 .scroll{overflow-x:auto}
+td.actions{white-space:nowrap} td.actions form{display:inline;margin-left:.4rem} td.actions button{padding:.2rem .6rem}
+code.key{display:inline-block;font-size:1.15rem;padding:.3rem .5rem;background:#fff;border:1px dashed #9bc9a5;user-select:all}
 "#;
 
 /// A whole page: `title` in `<title>` and `<h1>` unless `body` brings its own header.
