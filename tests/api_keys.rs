@@ -99,13 +99,7 @@ fn wrong_keys_are_slowed_and_then_locked_out_per_address_like_passwords() {
     );
     assert_eq!(resp.status, 429);
     // Visible to the admin: `kioku status` lists the locked-out address.
-    let status = kioku()
-        .args(["status", "--json", "--base"])
-        .arg(&server.base)
-        .env_clear()
-        .output()
-        .unwrap();
-    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let status = status_json(&server);
     let entry = status["throttled"]
         .as_array()
         .unwrap()
@@ -126,6 +120,18 @@ fn wrong_keys_are_slowed_and_then_locked_out_per_address_like_passwords() {
     std::thread::sleep(Duration::from_millis(2100));
     let reply = call_from(&server, guesser, &key, "version");
     assert_eq!(reply, json!({"result": 6, "error": null}));
+}
+
+/// `kioku status --json` of the server's data folder.
+fn status_json(server: &Server) -> Value {
+    let out = kioku()
+        .args(["status", "--json", "--base"])
+        .arg(&server.base)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The key shown once on the page answering the "make a key" form.
@@ -251,13 +257,7 @@ fn the_admin_page_makes_and_revokes_keys_and_removing_a_user_revokes_theirs() {
     assert!(!api_ok(&server, &carol));
     assert!(api_ok(&server, &users_key), "other users' keys stay");
     // `kioku status` counts each user's keys.
-    let status = kioku()
-        .args(["status", "--json", "--base"])
-        .arg(&server.base)
-        .env_clear()
-        .output()
-        .unwrap();
-    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let status = status_json(&server);
     let counts: Vec<(String, Value)> = status["users"]
         .as_array()
         .unwrap()

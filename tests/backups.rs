@@ -372,7 +372,7 @@ fn the_admin_page_lists_downloads_and_restores_snapshots() {
     let html = text(&get(&server, page, &[&session]));
     assert!(html.contains("<h2 id=\"backups\">Backups</h2>"), "{html}");
     assert!(html.contains(&format!("href=\"{download}\"")), "{html}");
-    assert!(html.contains("before a full upload"), "{html}");
+    assert!(html.contains(">upload</td>"), "{html}");
     let csrf = hidden(&html, "csrf");
 
     // The download is the stored file, byte for byte.
@@ -447,5 +447,5 @@ fn the_admin_page_lists_downloads_and_restores_snapshots() {
         html.contains(&format!("kept as the restore snapshot {undo}")),
         "{html}"
     );
-    assert!(html.contains("before a restore"), "listed: {html}");
+    assert!(html.contains(">restore</td>"), "listed: {html}");
 }

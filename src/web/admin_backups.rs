@@ -17,7 +17,7 @@ use std::fmt::Write;
 use hyper::StatusCode;
 
 use super::admin::{bar, csrf_field, current_session, Authorized};
-use super::admin_user::user_page;
+use super::admin_user::{existing, user_page};
 use super::html::{self, esc, size, url_segment};
 use super::session::Session;
 use super::{blocking, Ctx, Reply};
@@ -33,9 +33,9 @@ fn taken(s: &SnapshotInfo, now: i64) -> String {
 
 fn kind_text(kind: Kind) -> &'static str {
     match kind {
-        Kind::Upload => "before a full upload",
+        Kind::Upload => "upload: the collection a full upload replaced",
         Kind::Daily => "daily",
-        Kind::Restore => "before a restore",
+        Kind::Restore => "restore: the collection a restore replaced",
     }
 }
 
@@ -52,8 +52,9 @@ pub(super) async fn section(ctx: &Ctx<'_>, s: &Session, name: &str) -> Result<St
     let link = url_segment(name);
     let mut out = format!(
         "<h2 id=\"backups\">Backups</h2><p class=\"note\">Snapshots of {n}'s collection (not of \
-         their media), taken before each full upload, once a day after a day with changes, and \
-         before each restore. Download one to keep it (<code>zstd -d</code> turns it into a \
+         their media): <em>upload</em>, the collection a full upload replaced; <em>daily</em>, \
+         once a day after a day with changes; <em>restore</em>, the collection a restore \
+         replaced. Download one to keep it (<code>zstd -d</code> turns it into a \
          <code>collection.anki2</code>), or restore it: every device of {n} must then do a full \
          sync.</p>",
         n = esc(name)
@@ -64,19 +65,20 @@ pub(super) async fn section(ctx: &Ctx<'_>, s: &Session, name: &str) -> Result<St
     }
     out.push_str(
         "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Kind</th>\
-         <th scope=\"col\">Taken</th><th scope=\"col\">Size</th><th scope=\"col\"></th></tr>\
-         </thead><tbody>",
+         <th scope=\"col\">Taken</th><th scope=\"col\" class=\"num\">Size</th>\
+         <th scope=\"col\"></th></tr></thead><tbody>",
     );
     for snap in &list {
         let _ = write!(
             out,
-            "<tr><td>{kind}</td><td>{taken}</td><td>{size}</td><td class=\"actions\">\
-             <a href=\"/admin/user/{link}/backups/{file}\" download>Download</a> \
+            "<tr><td title=\"{title}\">{kind}</td><td>{taken}</td><td class=\"num\">{size}</td>\
+             <td><div class=\"acts\"><a href=\"/admin/user/{link}/backups/{file}\" download>Download</a>\
              <form method=\"post\" action=\"/admin/user/{link}/restore\">{csrf}\
              <input type=\"hidden\" name=\"snapshot\" value=\"{file}\">\
-             <button class=\"plain\" type=\"submit\">Restore…</button></form></td></tr>",
-            kind = esc(kind_text(snap.kind)),
-            taken = esc(&taken(snap, now)),
+             <button class=\"plain\" type=\"submit\">Restore…</button></form></div></td></tr>",
+            title = esc(kind_text(snap.kind)),
+            kind = snap.kind.name(),
+            taken = html::time_cell(snap.taken.timestamp(), now, true),
             size = esc(&size(snap.size)),
             file = esc(&snap.name),
             csrf = csrf_field(s),
@@ -144,9 +146,7 @@ pub(super) async fn restore(
     auth: Authorized,
     name: &str,
 ) -> Result<Reply, HttpError> {
-    if ctx.app.users().get(name).is_none() {
-        return Err(HttpError::NotFound(format!("no user {name:?}")));
-    }
+    existing(ctx, name)?;
     let snapshot = auth.field("snapshot").to_owned();
     let refused = |e: BackupError| {
         let text = e.to_string();
@@ -218,7 +218,7 @@ fn confirmation(s: &Session, name: &str, info: &SnapshotInfo) -> Reply {
          <form method=\"post\" action=\"/admin/user/{link}/restore\">{csrf}\
          <input type=\"hidden\" name=\"snapshot\" value=\"{file}\">\
          <input type=\"hidden\" name=\"confirm\" value=\"yes\">\
-         <p><button class=\"danger\" type=\"submit\">Restore this snapshot</button> \
+         <p class=\"buttons\"><button class=\"danger\" type=\"submit\">Restore this snapshot</button>\
          <a href=\"/admin/user/{link}#backups\">Cancel</a></p></form>",
         n = esc(name),
         file = esc(&info.name),

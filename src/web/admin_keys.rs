@@ -11,8 +11,8 @@ use std::fmt::Write;
 use hyper::StatusCode;
 
 use super::admin::{csrf_field, Authorized};
-use super::admin_user::user_page;
-use super::html::{esc, time, url_segment};
+use super::admin_user::{existing, user_page};
+use super::html::{esc, time_cell, url_segment};
 use super::session::Session;
 use super::{blocking, Ctx, Reply};
 use crate::http::error::HttpError;
@@ -81,13 +81,13 @@ pub(super) async fn section(
             for k in keys {
                 let _ = write!(
                     out,
-                    "<tr><td><code>{id}</code></td><td>{label}</td><td>{made}</td><td class=\"actions\">\
-                     <form method=\"post\" action=\"/admin/user/{link}/revoke-key\">{csrf}\
+                    "<tr><td><code class=\"nowrap\">{id}</code></td><td>{label}</td><td>{made}</td>\
+                     <td><div class=\"acts\"><form method=\"post\" action=\"/admin/user/{link}/revoke-key\">{csrf}\
                      <input type=\"hidden\" name=\"id\" value=\"{id}\">\
-                     <button class=\"plain\" type=\"submit\">Revoke</button></form></td></tr>",
+                     <button class=\"plain\" type=\"submit\">Revoke</button></form></div></td></tr>",
                     id = esc(&k.id),
                     label = esc(k.label.as_deref().unwrap_or("")),
-                    made = esc(&time(Some(k.created), now)),
+                    made = time_cell(k.created, now, false),
                     csrf = csrf_field(s),
                 );
             }
@@ -96,10 +96,10 @@ pub(super) async fn section(
     }
     let _ = write!(
         out,
-        "<form class=\"stack\" method=\"post\" action=\"/admin/user/{link}/new-key\">{csrf}\
+        "<h3>Make a key</h3><form class=\"stack\" method=\"post\" action=\"/admin/user/{link}/new-key\">{csrf}\
          <label><span>Label <span class=\"note\">(what the key is for, e.g. “yomitan laptop”)</span></span>\
          <input type=\"text\" name=\"label\" maxlength=\"{MAX_LABEL}\" autocomplete=\"off\"></label>\
-         <div><button type=\"submit\">Make a key</button></div></form>",
+         <div><button type=\"submit\">Make the key</button></div></form>",
         csrf = csrf_field(s),
     );
     Ok(out)
@@ -123,9 +123,7 @@ pub(super) async fn create(
     auth: Authorized,
     name: &str,
 ) -> Result<Reply, HttpError> {
-    if ctx.app.users().get(name).is_none() {
-        return Err(HttpError::NotFound(format!("no user {name:?}")));
-    }
+    existing(ctx, name)?;
     let label = clean_label(auth.field("label"));
     let (base, user) = (ctx.app.config.base.clone(), name.to_owned());
     match blocking(move || apikeys::create(&base, &user, label.as_deref())).await? {

@@ -25,6 +25,15 @@ pub async fn page(ctx: &mut Ctx<'_>, name: &str) -> Result<Reply, HttpError> {
     user_page(ctx, &s, name, msg, StatusCode::OK, None).await
 }
 
+/// `NotFound` unless `name` is a current user (for the actions of a
+/// user's page).
+pub(super) fn existing(ctx: &Ctx<'_>, name: &str) -> Result<(), HttpError> {
+    match ctx.app.users().get(name) {
+        Some(_) => Ok(()),
+        None => Err(HttpError::NotFound(format!("no user {name:?}"))),
+    }
+}
+
 /// The message for `?done=…` after a change made on this page.
 fn notice(ctx: &Ctx<'_>, name: &str) -> Option<(bool, String)> {
     let q = |k: &str| ctx.query.get(k).map(String::as_str);

@@ -55,39 +55,47 @@ def full_upload_again(col, auth) -> None:
     clients.sync_expect(col, auth, NO_CHANGES)
 
 
-def test_a_restored_snapshot_is_what_the_real_client_full_downloads(server, devices):
-    # A uploads collection X; B downloads it.
+def with_a_snapshot(server, devices, after_x=None):
+    """Device A uploads X (then `after_x()` runs), then X plus three notes;
+    returns (a, auth, X, the name of X's snapshot)."""
     a = devices.new("A")
     clients.fill_device(a, "A")
-    auth_a = clients.login(a, server.endpoint, "user1", PASSWORD)
-    clients.upload_new(a, auth_a)
+    auth = clients.login(a, server.endpoint, "user1", PASSWORD)
+    clients.upload_new(a, auth)
     x = clients.snapshot(a)
-    b = clients.fresh_download(devices, "B", server.endpoint, "user1", PASSWORD)
-    assert not differences(x, clients.snapshot(b))
     assert snapshot_names(server, "user1", "upload") == [], "the new account's empty collection is not kept"
-
-    # A adds notes and full-uploads again: X is kept as a snapshot.
+    if after_x:
+        after_x()
     for i in range(3):
         clients.add_note(a, "Basic", [f"added after X {i}", "y"], "Default")
-    full_upload_again(a, auth_a)
+    full_upload_again(a, auth)
     assert a.note_count() == len(x["notes"]) + 3
     [kept] = snapshot_names(server, "user1", "upload")
+    return a, auth, x, kept
+
+
+def test_a_restored_snapshot_is_what_the_real_client_full_downloads(server, devices):
+    # A uploads collection X, B downloads it; then A uploads X + 3 notes.
+    downloaded = []
+    a, auth_a, x, kept = with_a_snapshot(
+        server,
+        devices,
+        lambda: downloaded.append(clients.fresh_download(devices, "B", server.endpoint, "user1", PASSWORD)),
+    )
+    [b] = downloaded
+    assert not differences(x, clients.snapshot(b))
 
     server.stop()
     restored = backup_cli(server, "restore", "user1", kept)
     assert restored.returncode == 0, restored.stderr
     assert "choose Download" in restored.stdout
+    assert "done by the kioku serve" not in restored.stdout
     server.start()
     assert len(snapshot_names(server, "user1", "restore")) == 1, "the replaced collection is kept"
 
     # A has cards, so the client reports a full sync and leaves the choice to
     # its user (Anki desktop asks Upload / Download); Download brings back X.
-    assert clients.sync(a, auth_a) == FULL_SYNC
-    clients.full_download(a, auth_a)
-    clients.sync_expect(a, auth_a, NO_CHANGES)
-    got = clients.snapshot(a)
-    assert a.note_count() == len(x["notes"])
-    assert not differences(x, got), f"differs from X: {differences(x, got)}"
+    assert_client_gets_back(a, auth_a, x)
 
     # B, which has X and no local changes, is asked too and gets the same.
     assert clients.sync(b, clients.make_auth(auth_a.hkey, server.endpoint)) == FULL_SYNC
@@ -100,20 +108,6 @@ def test_a_restored_snapshot_is_what_the_real_client_full_downloads(server, devi
     clients.sync_expect(c, auth_c, FULL_DOWNLOAD)
     clients.full_download(c, auth_c)
     assert not differences(x, clients.snapshot(c))
-
-
-def with_a_snapshot(server, devices):
-    """Device A uploads X, then X plus three notes; returns (a, auth, X, the snapshot of X)."""
-    a = devices.new("A")
-    clients.fill_device(a, "A")
-    auth = clients.login(a, server.endpoint, "user1", PASSWORD)
-    clients.upload_new(a, auth)
-    x = clients.snapshot(a)
-    for i in range(3):
-        clients.add_note(a, "Basic", [f"added after X {i}", "y"], "Default")
-    full_upload_again(a, auth)
-    [kept] = snapshot_names(server, "user1", "upload")
-    return a, auth, x, kept
 
 
 def assert_client_gets_back(a, auth, x) -> None:
