@@ -46,8 +46,8 @@ async fn snapshots(ctx: &Ctx<'_>, name: &str) -> Result<Vec<SnapshotInfo>, HttpE
 }
 
 /// The Backups section of `name`'s page.
-pub(super) async fn section(ctx: &Ctx<'_>, s: &Session, name: &str) -> Result<String, HttpError> {
-    let list = snapshots(ctx, name).await?;
+pub(super) async fn section(ctx: &Ctx<'_>, s: &Session, name: &str) -> String {
+    let listed = snapshots(ctx, name).await;
     let now = crate::users::file::now_secs();
     let link = url_segment(name);
     let mut out = format!(
@@ -59,9 +59,21 @@ pub(super) async fn section(ctx: &Ctx<'_>, s: &Session, name: &str) -> Result<St
          sync.</p>",
         n = esc(name)
     );
+    let list = match listed {
+        Ok(list) => list,
+        Err(e) => {
+            // The rest of the page stays usable.
+            tracing::error!(user = name, error = %e, "cannot list the snapshots");
+            out.push_str(&html::message(
+                false,
+                &format!("Cannot list the snapshots: {e}"),
+            ));
+            return out;
+        }
+    };
     if list.is_empty() {
         out.push_str("<p>No snapshots yet.</p>");
-        return Ok(out);
+        return out;
     }
     out.push_str(
         "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Kind</th>\
@@ -85,7 +97,7 @@ pub(super) async fn section(ctx: &Ctx<'_>, s: &Session, name: &str) -> Result<St
         );
     }
     out.push_str("</tbody></table></div>");
-    Ok(out)
+    out
 }
 
 /// The file name a download is saved as: `kioku-<user>-<snapshot>`, with

@@ -120,7 +120,7 @@ pub(super) async fn user_page(
              change or remove it there.</p>",
         );
     }
-    body.push_str(&super::admin_backups::section(ctx, s, name).await?);
+    body.push_str(&super::admin_backups::section(ctx, s, name).await);
     body.push_str(&super::admin_keys::section(ctx, s, name, new_key).await?);
     if row.stored {
         let _ = write!(
