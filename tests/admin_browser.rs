@@ -158,6 +158,16 @@ fn backups(server: &Server) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Logs in as "admin" and opens the page of the user "user".
+fn open_users_page(b: &mut Browser, https: &str) {
+    b.open(&format!("{https}/admin"));
+    b.submit(
+        "form[action='/admin/login']",
+        &[("name", "admin"), ("password", "admin password")],
+    );
+    b.open(&format!("{https}/admin/user/user"));
+}
+
 /// The kinds of the snapshots listed on a user's page, in order.
 fn kinds(b: &mut Browser) -> String {
     let script = "Array.from(document.querySelectorAll('#backups ~ div tbody td[title]'))\
@@ -191,12 +201,7 @@ fn a_users_page_lists_backups_and_api_keys_makes_a_key_and_restores_in_headless_
 
     let https = format!("https://127.0.0.1:{}", server.tls_port);
     let mut d = Browser::start(&temp_dir("chromium"), 1280, 900, false);
-    d.open(&format!("{https}/admin"));
-    d.submit(
-        "form[action='/admin/login']",
-        &[("name", "admin"), ("password", "admin password")],
-    );
-    d.open(&format!("{https}/admin/user/user"));
+    open_users_page(&mut d, &https);
     let text = d.text();
     assert_eq!(kinds(&mut d), "upload,daily", "newest first");
     assert_eq!(text.matches("Restore…").count(), 2, "{text}");
@@ -233,12 +238,7 @@ fn a_users_page_lists_backups_and_api_keys_makes_a_key_and_restores_in_headless_
     drop(d);
 
     let mut b = Browser::start(&temp_dir("chromium"), 390, 844, true);
-    b.open(&format!("{https}/admin"));
-    b.submit(
-        "form[action='/admin/login']",
-        &[("name", "admin"), ("password", "admin password")],
-    );
-    b.open(&format!("{https}/admin/user/user"));
+    open_users_page(&mut b, &https);
     assert!(b.text().contains("obsidian"));
     b.screenshot(&shots.join("13-user-backups-and-keys-phone.png"));
     // The restored collection holds the notes of the upload snapshot.
