@@ -72,8 +72,8 @@ enum BackupAction {
         #[command(flatten)]
         args: ServeArgs,
     },
-    /// Make SNAPSHOT USER's collection (stop `kioku serve` first). The current
-    /// collection is kept as a snapshot; every device then full-syncs.
+    /// Make SNAPSHOT USER's collection (through the running `kioku serve`, if
+    /// any). The current collection is kept as a snapshot; every device then full-syncs.
     Restore {
         /// The user whose collection is replaced.
         #[arg(value_name = "USER")]
@@ -189,7 +189,7 @@ fn backup(action: BackupAction) -> Result<String, String> {
         } => {
             let config = Config::load_without_users(&args).map_err(|e| e.to_string())?;
             init_logging(&config.log)?;
-            cli::restore_offline(&config, &name, &snapshot)
+            cli::restore_cli(&config, &name, &snapshot)
         }
     }
 }

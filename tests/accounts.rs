@@ -5,51 +5,10 @@
 
 mod common;
 
-use common::{kioku, output_with_stdin, Response, Server, NO_USERS};
-
-/// The `name=value` of a `Set-Cookie` header for `name`.
-fn set_cookie(resp: &Response, name: &str) -> Option<String> {
-    resp.headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .map(|(_, v)| v.split(';').next().unwrap_or("").trim().to_owned())
-        .find(|c| c.starts_with(&format!("{name}=")))
-}
-
-/// The value of the hidden input `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field in:\n{html}"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-fn text(resp: &Response) -> String {
-    String::from_utf8_lossy(&resp.body).into_owned()
-}
-
-fn post(server: &Server, path: &str, cookies: &[&str], fields: &[(&str, &str)]) -> Response {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish();
-    let cookie = cookies.join("; ");
-    let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
-    if !cookie.is_empty() {
-        headers.push(("cookie", &cookie));
-    }
-    server.request("POST", path, &headers, body.as_bytes())
-}
-
-fn get(server: &Server, path: &str, cookies: &[&str]) -> Response {
-    let cookie = cookies.join("; ");
-    if cookie.is_empty() {
-        server.request("GET", path, &[], b"")
-    } else {
-        server.request("GET", path, &[("cookie", &cookie)], b"")
-    }
-}
+use common::admin::{
+    add_admin, admin_login, get, hidden, login_form, post, set_cookie, text, try_admin_login,
+};
+use common::{Server, NO_USERS};
 
 fn health_users(server: &Server) -> u64 {
     let resp = get(server, "/health", &[]);
@@ -124,61 +83,6 @@ fn the_first_run_form_creates_one_admin_account_and_is_then_gone_for_good() {
     // The new account logs in to sync.
     let resp = server.sync("hostKey", "", r#"{"u":"admin","p":"first password"}"#);
     assert!(resp.sync_json()["key"].as_str().unwrap().len() == 40);
-}
-
-/// Adds a stored admin with the CLI.
-fn add_admin(base: &std::path::Path, name: &str, password: &str) {
-    let mut cmd = kioku();
-    cmd.args(["user", "add", name, "--admin", "--password-stdin"])
-        .env_clear()
-        .env("SYNC_BASE", base);
-    let out = output_with_stdin(&mut cmd, format!("{password}\n").as_bytes());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-}
-
-/// The admin login form's cookie and token.
-fn login_form(server: &Server) -> (String, String) {
-    let page = get(server, "/admin", &[]);
-    assert_eq!(page.status, 200);
-    let cookie = set_cookie(&page, "kioku_form").expect("a form cookie");
-    (cookie, hidden(&text(&page), "token"))
-}
-
-/// Sends the admin login form.
-fn try_admin_login(
-    server: &Server,
-    form: &(String, String),
-    name: &str,
-    password: &str,
-) -> Response {
-    let (cookie, token) = form;
-    let fields = [
-        ("token", token.as_str()),
-        ("name", name),
-        ("password", password),
-    ];
-    post(server, "/admin/login", &[cookie], &fields)
-}
-
-/// Logs in on the admin page; returns the session cookie and the page.
-fn admin_login(server: &Server, name: &str, password: &str) -> (String, String) {
-    let resp = try_admin_login(server, &login_form(server), name, password);
-    assert_eq!(resp.status, 303, "{}", text(&resp));
-    let session = set_cookie(&resp, "kioku_session").expect("a session cookie");
-    let raw = resp
-        .headers
-        .iter()
-        .find(|(k, v)| k == "set-cookie" && v.starts_with("kioku_session="))
-        .unwrap()
-        .1
-        .clone();
-    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
-        assert!(raw.contains(attr), "{raw}");
-    }
-    let overview = get(server, "/admin", &[&session]);
-    assert_eq!(overview.status, 200);
-    (session, text(&overview))
 }
 
 #[test]

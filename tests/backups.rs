@@ -1,8 +1,11 @@
 //! Backups end to end, over raw HTTP against a real `kioku serve`: the
 //! snapshot a full upload takes of the collection it replaces, retention,
-//! the daily snapshot (once per backup day), and `kioku backup restore`
-//! (refused while the server runs; afterwards clients must full-sync).
-//! The real client's side of a restore is in tests/interop/test_40_backups.py.
+//! the daily snapshot (once per backup day), restores — through the control
+//! socket and `kioku backup restore` while the server runs, offline when it
+//! does not (refused while another process holds the data folder's lock),
+//! and on the admin page (list, download, restore with its confirmation
+//! and CSRF token); afterwards clients must full-sync. The real client's
+//! side of a restore is in tests/interop/test_40_backups.py.
 
 mod common;
 
@@ -10,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
+use common::admin::{add_admin, admin_login, get, hidden, post, text};
 use common::{kioku, temp_dir, Server, HKEY};
 
 /// A collection file: the server's current collection with exactly one note
@@ -227,49 +233,219 @@ fn the_daily_snapshot_is_taken_once_per_backup_day_and_old_ones_are_pruned() {
     assert_eq!(notes_in(&server.base, &kept[1]), vec!["wednesday"]);
 }
 
-#[test]
-fn a_restore_is_refused_while_the_server_runs_and_then_forces_a_full_sync() {
-    let mut server = Server::start(&[("KIOKU_BACKUP_KEEP_DAILY", "0")]);
+/// A server whose user has one `upload` snapshot, of a collection with the
+/// note "x" (the current one holds "y"); the snapshot's name.
+fn server_with_a_snapshot(env: &[(&str, &str)]) -> (Server, String) {
+    let mut env = env.to_vec();
+    env.push(("KIOKU_BACKUP_KEEP_DAILY", "0"));
+    let server = Server::start(&env);
     upload(&server, &collection_with(&server, &["x"]));
     upload(&server, &collection_with(&server, &["y"]));
     let x = snapshots(&server.base, "upload")
         .pop()
         .expect("a snapshot of x");
-    let meta = |s: &Server| s.sync("meta", HKEY, r#"{"v":11,"cv":"t"}"#).sync_json();
-    let before = meta(&server);
-    let collection = server.base.join("user").join("collection.anki2");
-    let stored = std::fs::read(&collection).unwrap();
+    assert_eq!(notes_in(&server.base, &x), vec!["x"]);
+    (server, x)
+}
 
-    let refused = backup_cli(&server.base, &["restore", "user", &x]);
-    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
-    let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(err.contains("kioku serve is running"), "{err}");
-    assert_eq!(std::fs::read(&collection).unwrap(), stored);
-    assert!(snapshots(&server.base, "restore").is_empty());
+fn meta(server: &Server) -> serde_json::Value {
+    server
+        .sync("meta", HKEY, r#"{"v":11,"cv":"t"}"#)
+        .sync_json()
+}
 
-    assert!(server.terminate().success());
-    let bad = backup_cli(&server.base, &["restore", "user", "../collection.anki2"]);
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("not a snapshot name"),
-        "{bad:?}"
-    );
-    let done = backup_cli(&server.base, &["restore", "user", &x]);
-    assert!(done.status.success(), "{done:?}");
-    let undo = snapshots(&server.base, "restore");
-    assert_eq!(undo.len(), 1);
-    let said = String::from_utf8(done.stdout).unwrap();
-    assert!(said.contains(&undo[0]), "{said}");
-    assert_eq!(notes_in(&server.base, &undo[0]), vec!["y"]);
-    assert_eq!(collection_notes(&collection), vec!["x"]);
-
-    server.restart();
-    let after = meta(&server);
-    assert_ne!(after["scm"], before["scm"], "every device must full-sync");
-    assert_ne!(after["mod"], before["mod"]);
+/// The notes a client downloading the collection now gets.
+fn downloaded_notes(server: &Server) -> Vec<String> {
     let downloaded = server.sync("download", HKEY, "{}").sync_body();
     let dir = temp_dir("dl");
     std::fs::write(dir.join("c.anki2"), downloaded).unwrap();
-    assert_eq!(collection_notes(&dir.join("c.anki2")), vec!["x"]);
+    let notes = collection_notes(&dir.join("c.anki2"));
     std::fs::remove_dir_all(&dir).unwrap();
+    notes
+}
+
+/// A restore replaced the collection: every device is told to full-sync
+/// (new `scm` and `mod`), downloads get the snapshot's notes, and the
+/// replaced collection was kept as the one `restore` snapshot.
+fn assert_restored(server: &Server, before: &serde_json::Value, notes: &[&str]) {
+    let after = meta(server);
+    assert_ne!(after["scm"], before["scm"], "every device must full-sync");
+    assert_ne!(after["mod"], before["mod"]);
+    assert_eq!(downloaded_notes(server), notes);
+    let undo = snapshots(&server.base, "restore");
+    assert_eq!(undo.len(), 1, "{undo:?}");
+}
+
+#[test]
+fn the_control_socket_restores_while_the_server_runs() {
+    let (server, x) = server_with_a_snapshot(&[]);
+    let before = meta(&server);
+    let ask = |body: serde_json::Value| {
+        kioku::control::client::request(&server.base, "POST", "/backups/restore", Some(&body))
+            .unwrap()
+            .expect("the server answers on its socket")
+    };
+    let (status, answer) = ask(json!({"user": "user", "snapshot": "../collection.anki2"}));
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]
+        .as_str()
+        .unwrap()
+        .contains("not a snapshot name"));
+    let missing = x.replace("upload-", "daily-");
+    let (status, answer) = ask(json!({"user": "user", "snapshot": missing}));
+    assert_eq!(status, 404, "{answer}");
+    assert_eq!(ask(json!({"user": "user"})).0, 400);
+    assert_eq!(meta(&server), before, "nothing changed so far");
+
+    let (status, answer) = ask(json!({"user": "user", "snapshot": x}));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["from"], x.as_str());
+    let undo = answer["undo"]
+        .as_str()
+        .expect("the replaced collection was kept");
+    assert!(undo.starts_with("restore-"), "{undo}");
+    assert_eq!(notes_in(&server.base, undo), vec!["y"]);
+    assert_restored(&server, &before, &["x"]);
+}
+
+#[test]
+fn the_cli_restores_through_the_running_server_and_offline_when_none_runs() {
+    let (mut server, x) = server_with_a_snapshot(&[]);
+    let before = meta(&server);
+    let bad = backup_cli(&server.base, &["restore", "user", "../collection.anki2"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("running server") && err.contains("not a snapshot name"),
+        "{err}"
+    );
+    let done = backup_cli(&server.base, &["restore", "user", &x]);
+    assert!(done.status.success(), "{done:?}");
+    let said = String::from_utf8(done.stdout).unwrap();
+    assert!(said.contains("done by the kioku serve running"), "{said}");
+    assert!(
+        server.log().contains("restored a snapshot"),
+        "the server did it:\n{}",
+        server.log()
+    );
+    assert_restored(&server, &before, &["x"]);
+    let undo = snapshots(&server.base, "restore").pop().unwrap();
+    assert!(said.contains(&undo), "{said}");
+
+    // Without a server: offline, under the data folder's lock — refused
+    // while another process holds it (a server without a control socket).
+    assert!(server.terminate().success());
+    let held = kioku::store::BaseLock::shared(&server.base).unwrap();
+    let refused = backup_cli(&server.base, &["restore", "user", &undo]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("another kioku process holds"), "{err}");
+    drop(held);
+    let done = backup_cli(&server.base, &["restore", "user", &undo]);
+    assert!(done.status.success(), "{done:?}");
+    let said = String::from_utf8(done.stdout).unwrap();
+    assert!(!said.contains("done by the kioku serve"), "{said}");
+    server.restart();
+    assert_eq!(downloaded_notes(&server), vec!["y"], "undone");
+}
+
+#[test]
+fn the_admin_page_lists_downloads_and_restores_snapshots() {
+    let (server, x) = server_with_a_snapshot(&[("KIOKU_NO_TLS", "1")]);
+    add_admin(&server.base, "boss", "boss password");
+    let page = "/admin/user/user";
+    let download = format!("{page}/backups/{x}");
+    // Without a session: the login page, no bytes, no restore.
+    assert_eq!(get(&server, page, &[]).status, 303);
+    let resp = get(&server, &download, &[]);
+    assert_eq!(
+        (resp.status, resp.header("location")),
+        (303, Some("/admin"))
+    );
+    let restore = [("snapshot", x.as_str()), ("confirm", "yes")];
+    assert_eq!(
+        post(&server, &format!("{page}/restore"), &[], &restore).status,
+        403
+    );
+
+    let (session, _) = admin_login(&server, "boss", "boss password");
+    let html = text(&get(&server, page, &[&session]));
+    assert!(html.contains("<h2 id=\"backups\">Backups</h2>"), "{html}");
+    assert!(html.contains(&format!("href=\"{download}\"")), "{html}");
+    assert!(html.contains(">upload</td>"), "{html}");
+    let csrf = hidden(&html, "csrf");
+
+    // The download is the stored file, byte for byte.
+    let resp = get(&server, &download, &[&session]);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-type"), Some("application/zstd"));
+    let disposition = resp.header("content-disposition").unwrap();
+    assert!(
+        disposition.starts_with(&format!("attachment; filename=\"kioku-user-{x}\"")),
+        "{disposition}"
+    );
+    let stored = std::fs::read(backups_dir(&server.base).join(&x)).unwrap();
+    assert_eq!(resp.body, stored);
+    assert_eq!(
+        resp.header("content-length"),
+        Some(stored.len().to_string().as_str())
+    );
+    let missing = x.replace("upload-", "daily-");
+    assert_eq!(
+        get(&server, &format!("{page}/backups/{missing}"), &[&session]).status,
+        404
+    );
+    let escape = format!("{page}/backups/..%2Fcollection.anki2");
+    assert_eq!(get(&server, &escape, &[&session]).status, 400);
+
+    // A restore needs the session's CSRF token and a confirmation.
+    let before = meta(&server);
+    let resp = post(&server, &format!("{page}/restore"), &[&session], &restore);
+    assert_eq!(resp.status, 403, "no token");
+    let wrong = [
+        ("csrf", "0".repeat(64)),
+        ("snapshot", x.clone()),
+        ("confirm", "yes".into()),
+    ];
+    let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        post(&server, &format!("{page}/restore"), &[&session], &wrong).status,
+        403
+    );
+    let ask = [("csrf", csrf.as_str()), ("snapshot", x.as_str())];
+    let resp = post(&server, &format!("{page}/restore"), &[&session], &ask);
+    assert_eq!(resp.status, 200);
+    let confirm = text(&resp);
+    assert!(confirm.contains("Restore this snapshot"), "{confirm}");
+    assert_eq!(hidden(&confirm, "confirm"), "yes");
+    assert_eq!(meta(&server), before, "asking changes nothing");
+    let unknown = [
+        ("csrf", csrf.as_str()),
+        ("snapshot", missing.as_str()),
+        ("confirm", "yes"),
+    ];
+    let resp = post(&server, &format!("{page}/restore"), &[&session], &unknown);
+    assert_eq!(resp.status, 404, "{}", text(&resp));
+
+    let go = [
+        ("csrf", csrf.as_str()),
+        ("snapshot", x.as_str()),
+        ("confirm", "yes"),
+    ];
+    let resp = post(&server, &format!("{page}/restore"), &[&session], &go);
+    assert_eq!(resp.status, 303, "{}", text(&resp));
+    let location = resp.header("location").unwrap().to_owned();
+    assert!(
+        location.starts_with("/admin/user/user?done=restored"),
+        "{location}"
+    );
+    assert_restored(&server, &before, &["x"]);
+    let undo = snapshots(&server.base, "restore").pop().unwrap();
+    let html = text(&get(&server, &location, &[&session]));
+    assert!(html.contains("will be asked to do a full sync"), "{html}");
+    assert!(
+        html.contains(&format!("kept as the restore snapshot {undo}")),
+        "{html}"
+    );
+    assert!(html.contains(">restore</td>"), "listed: {html}");
 }

@@ -19,6 +19,14 @@ pub enum ApiError {
     /// A missing or unknown key (see `auth::refuse_key`).
     #[error("valid api key must be provided")]
     BadKey,
+    /// Too many wrong keys (or passwords) from this address: refused
+    /// unchecked for now (login protection, see `auth`).
+    #[error(
+        "kioku: too many wrong API keys or passwords from {}; try again in {} s",
+        .0.what,
+        .0.retry_after_secs()
+    )]
+    Throttled(crate::users::throttle::Locked),
     /// A sync of the account held the collection for too long.
     #[error(
         "kioku: a sync of this account is in progress and did not finish within {0} s; try again"

@@ -107,6 +107,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<LoggedBod
         .get::<ClientAddr>()
         .map(|a| a.0)
         .unwrap_or_else(|| ([0, 0, 0, 0], 0).into());
+    let client_ip = crate::http::peer::client_ip(&req, app.config.ip_header.as_ref());
     let origin = req
         .headers()
         .get("origin")
@@ -171,6 +172,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<LoggedBod
     }
     let caller = Caller {
         peer,
+        client_ip,
         origin: origin.unwrap_or_default(),
         origin_allowed: allowed,
     };

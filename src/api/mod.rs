@@ -63,7 +63,12 @@ impl Api {
 /// Who sent a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The TCP peer (keyless mode matches it).
     pub peer: SocketAddr,
+    /// The client's address as login protection counts it
+    /// ([`crate::http::peer::client_ip`]: the peer, or a trusted proxy's
+    /// header).
+    pub client_ip: std::net::IpAddr,
     /// The `Origin` header, or `""`.
     pub origin: String,
     /// Whether the origin passed the CORS rules.
@@ -223,7 +228,7 @@ pub fn handle<'a>(
                 Some(_) => return Err(ApiError::msg("params must be an object")),
             };
             if name != "requestPermission" {
-                user = Some(auth::user_for(app, key, caller.peer)?);
+                user = Some(auth::user_for(app, key, caller)?);
             }
             let action = Action::parse(name).ok_or(ApiError::Unsupported)?;
             let call = Call {
@@ -246,7 +251,10 @@ pub fn handle<'a>(
                 (reply, name.to_owned(), user)
             }
             Err(e) => {
-                if !matches!(e, ApiError::Unsupported | ApiError::BadKey) {
+                if !matches!(
+                    e,
+                    ApiError::Unsupported | ApiError::BadKey | ApiError::Throttled(_)
+                ) {
                     tracing::debug!(action = name, error = %e, "AnkiConnect action failed");
                 }
                 (error_reply(&e), name.to_owned(), user)

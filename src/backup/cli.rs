@@ -1,18 +1,19 @@
 //! `kioku backup list` and `kioku backup restore` run from the command line:
-//! the listing's text, and the offline restore with its guard against a
-//! running server. A restore must never touch files a running server owns,
-//! so it refuses while `kioku serve` holds the data folder's lock
-//! ([`crate::store::BaseLock`]) or answers on its control socket.
+//! the listing's text, and the restore — through the running server's
+//! control socket when one runs, else offline. An offline restore must never
+//! touch files a running server owns, so it takes the data folder's lock
+//! ([`crate::store::BaseLock`]) exclusively and refuses while anything else
+//! holds it.
 
 use std::path::Path;
+use std::time::Duration;
+
+use serde_json::json;
 
 use super::{list, list_all, restore, SnapshotInfo};
 use crate::config::Config;
+use crate::control::client;
 use crate::store::{BaseLock, LockError, Store};
-
-/// The running server's local control socket (`<base>/kioku.sock`, HTTP
-/// over a Unix socket); anything answering there is a running server.
-const CONTROL_SOCKET: &str = "kioku.sock";
 
 /// The listing `kioku backup list [USER]` prints: one line per snapshot,
 /// newest first within each user.
@@ -69,39 +70,68 @@ fn human_size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-/// Why a server is known to run on `base`, if one is.
-pub fn running_server(base: &Path) -> Option<String> {
-    let socket = base.join(CONTROL_SOCKET);
-    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
-        return Some(format!("it answers on {}", socket.display()));
-    }
-    match BaseLock::exclusive(base) {
-        Err(LockError::Busy { path }) => Some(format!("it holds {}", path.display())),
-        _ => None,
-    }
-}
+/// How long `kioku backup restore` waits for a running server's answer (a
+/// large collection on a small board takes a while to check and keep).
+const RESTORE_WAIT: Duration = Duration::from_secs(600);
 
-/// `kioku backup restore USER SNAPSHOT` without a server: refuses while one
-/// runs on the data folder, otherwise restores under the folder's exclusive
-/// lock. Returns the message to print.
-pub fn restore_offline(config: &Config, user: &str, name: &str) -> Result<String, String> {
+/// `kioku backup restore USER SNAPSHOT`: through the running server when one
+/// answers on the data folder's control socket (it restores in-process, safe
+/// beside syncs), else here, under the data folder's exclusive lock — which
+/// is refused while another process (a server without a control socket,
+/// another restore) holds the lock. Returns the message to print.
+pub fn restore_cli(config: &Config, user: &str, name: &str) -> Result<String, String> {
     let base = &config.base;
     if !base.is_dir() {
         return Err(format!("there is no data folder at {}", base.display()));
     }
-    let refuse = |why: String| {
-        format!(
-            "kioku serve is running on {} ({why}); a restore must not replace files a running \
-             server owns. Stop the server (e.g. `systemctl stop kioku`), run this again, then \
-             start it.",
+    let body = json!({ "user": user, "snapshot": name });
+    match client::request_waiting(base, "POST", "/backups/restore", Some(&body), RESTORE_WAIT)? {
+        Some((200, answer)) => Ok(format!(
+            "{}(done by the kioku serve running on {})\n",
+            restored_text(
+                user,
+                answer["from"].as_str().unwrap_or(name),
+                answer["undo"].as_str()
+            ),
             base.display()
-        )
-    };
-    if let Some(why) = running_server(base) {
-        return Err(refuse(why));
+        )),
+        Some((status, answer)) => Err(format!(
+            "the running server did not restore it ({status}): {}",
+            answer["error"].as_str().unwrap_or("")
+        )),
+        None => restore_offline(config, user, name),
     }
+}
+
+/// What a restore did, in words.
+fn restored_text(user: &str, from: &str, undo: Option<&str>) -> String {
+    let undo = match undo {
+        Some(undo) => format!(
+            "The collection it replaced is kept as the restore snapshot {undo} (restore that to \
+             undo)."
+        ),
+        None => "The collection it replaced had no notes; nothing was kept of it.".into(),
+    };
+    format!(
+        "Restored {user:?}'s collection from {from}.\n{undo}\nAt their next sync, devices are \
+         told a full sync is needed: a device without cards downloads it; on the others choose \
+         Download (Upload would replace the restored collection again).\nMedia files are not \
+         part of snapshots and were left as they are.\n"
+    )
+}
+
+/// The restore without a server, under the data folder's exclusive lock.
+fn restore_offline(config: &Config, user: &str, name: &str) -> Result<String, String> {
+    let base = &config.base;
     let _lock = BaseLock::exclusive(base).map_err(|e| match e {
-        LockError::Busy { path } => refuse(format!("it holds {}", path.display())),
+        LockError::Busy { path } => format!(
+            "another kioku process holds {} but does not answer on {} (a kioku serve whose data \
+             folder path is too long for a control socket, or another restore); a restore must \
+             not replace files another process owns. Stop it (e.g. `systemctl stop kioku`) or \
+             let it finish, then run this again.",
+            path.display(),
+            crate::control::socket_path(base).display()
+        ),
         other => other.to_string(),
     })?;
     let store = Store::open(base, &config.base_source).map_err(|e| e.to_string())?;
@@ -115,19 +145,10 @@ pub fn restore_offline(config: &Config, user: &str, name: &str) -> Result<String
         result
     });
     let restored = restored.map_err(|e| e.to_string())?;
-    let undo = match &restored.undo {
-        Some(undo) => format!(
-            "The collection it replaced is kept as {} (restore that to undo).",
-            undo.name
-        ),
-        None => "The collection it replaced had no notes; nothing was kept of it.".into(),
-    };
-    Ok(format!(
-        "Restored {user:?}'s collection from {}.\n{undo}\nAt their next sync, devices are told \
-         a full sync is needed: a device without cards downloads it; on the others choose \
-         Download (Upload would replace the restored collection again).\nMedia files are not \
-         part of snapshots and were left as they are.\n",
-        restored.from
+    Ok(restored_text(
+        user,
+        &restored.from,
+        restored.undo.as_ref().map(|u| u.name.as_str()),
     ))
 }
 

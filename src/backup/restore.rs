@@ -20,12 +20,13 @@
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::take::{keep_current, seal_and_prune};
 use super::{keep_count, open, BackupError, Kind, SnapshotInfo};
 use crate::collection::{self, CollectionError};
 use crate::config::BackupSettings;
-use crate::store::{remove_quietly, Store};
+use crate::store::{remove_quietly, Store, UserSlot};
 
 /// What a restore did.
 #[derive(Debug)]
@@ -38,9 +39,12 @@ pub struct Restored {
 }
 
 /// Makes snapshot `name` the collection of `user`, in the running process
-/// that owns `store` (the server, or the CLI when no server runs). Safe while
-/// syncs run: it waits for the user's current operation, ends a normal sync
-/// in progress, and a download already streaming keeps its file.
+/// that owns `store` (the server — from the admin page or the control
+/// socket —, or the CLI when no server runs). Safe while syncs run: it waits
+/// for the user's current operation, ends a normal sync in progress, and a
+/// download already streaming keeps its file. Once started it runs to its
+/// end on its own task, even if the caller goes away (a browser tab closed,
+/// an interrupted `kioku backup restore`).
 pub async fn restore(
     store: &Store,
     settings: &BackupSettings,
@@ -49,12 +53,25 @@ pub async fn restore(
 ) -> Result<Restored, BackupError> {
     let snapshot = open(store.base(), user, name)?;
     let slot = store.user(user);
+    let (settings, user, name) = (*settings, user.to_owned(), name.to_owned());
+    tokio::spawn(async move { restore_into(slot, settings, snapshot.file, &user, &name).await })
+        .await
+        .map_err(|e| io::Error::other(format!("restore task failed: {e}")))?
+}
+
+async fn restore_into(
+    slot: Arc<UserSlot>,
+    settings: BackupSettings,
+    snapshot: File,
+    user: &str,
+    name: &str,
+) -> Result<Restored, BackupError> {
     let tmp = slot.temp_path("restore")?;
     let now = crate::sync::now_ms();
     let prepared = {
         let tmp = tmp.clone();
         let name = name.to_owned();
-        tokio::task::spawn_blocking(move || prepare(snapshot.file, &tmp, &name, now))
+        tokio::task::spawn_blocking(move || prepare(snapshot, &tmp, &name, now))
             .await
             .map_err(|e| io::Error::other(format!("restore task failed: {e}")))?
     };
@@ -62,7 +79,7 @@ pub async fn restore(
         remove_temp(&tmp);
         return Err(e);
     }
-    let keep = keep_count(settings, Kind::Restore);
+    let keep = keep_count(&settings, Kind::Restore);
     let install = tmp.clone();
     let result = slot
         .run(move |state| {

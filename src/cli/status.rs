@@ -145,7 +145,7 @@ fn render(r: &Value, socket: &str) -> String {
     line(&mut out, "users:", users.len().to_string());
     for u in &users {
         out.push_str(&format!(
-            "  {}{}  [{}]\n    last sync {}; collection {}, media {} in {} files\n",
+            "  {}{}  [{}]\n    last sync {}; collection {}, media {} in {} files{}\n",
             u["name"].as_str().unwrap_or(""),
             if u["admin"].as_bool() == Some(true) {
                 " (admin)"
@@ -157,6 +157,11 @@ fn render(r: &Value, socket: &str) -> String {
             size(u["collection_bytes"].as_u64().unwrap_or(0)),
             size(u["media_bytes"].as_u64().unwrap_or(0)),
             u["media_files"].as_u64().unwrap_or(0),
+            match u["api_keys"].as_u64() {
+                Some(1) => "; 1 API key".to_owned(),
+                Some(n) => format!("; {n} API keys"),
+                None => String::new(),
+            },
         ));
     }
     if let Some(throttled) = r["throttled"].as_array() {

@@ -136,9 +136,15 @@ pub fn run(action: UserAction) -> Result<(), String> {
             args,
         } => {
             let config = Config::load(&args).map_err(|e| e.to_string())?;
-            accounts::remove(&config.base, &config.users, &name, false).map_err(e)?;
-            println!("removed {name}");
-            notify(&config);
+            let removed = accounts::remove(&config.base, &config.users, &name, false);
+            if !matches!(removed, Err(crate::users::UsersError::File(_))) {
+                notify(&config);
+            }
+            match removed.map_err(e)? {
+                0 => println!("removed {name}"),
+                1 => println!("removed {name} and revoked their API key"),
+                n => println!("removed {name} and revoked their {n} API keys"),
+            }
             if delete_data {
                 delete(&config, &name)?;
             } else {

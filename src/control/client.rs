@@ -21,13 +21,25 @@ pub fn request(
     path: &str,
     body: Option<&Value>,
 ) -> Result<Option<(u16, Value)>, String> {
+    request_waiting(base, method, path, body, Duration::from_secs(30))
+}
+
+/// [`request`] for work that may take longer (a restore of a large
+/// collection on a small board): waits up to `timeout` for the answer.
+pub fn request_waiting(
+    base: &Path,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    timeout: Duration,
+) -> Result<Option<(u16, Value)>, String> {
     let socket = socket_path(base);
     let mut stream = match UnixStream::connect(&socket) {
         Ok(s) => s,
         Err(e) if no_server(&e) => return Ok(None),
         Err(e) => return Err(format!("cannot connect to {}: {e}", socket.display())),
     };
-    let timeout = Some(Duration::from_secs(30));
+    let timeout = Some(timeout);
     stream
         .set_read_timeout(timeout)
         .and_then(|_| stream.set_write_timeout(timeout))

@@ -1,6 +1,7 @@
 //! The local control socket, `<base>/kioku.sock`: HTTP/1.1 with JSON bodies
 //! over a Unix socket, for `kioku status` and `kioku user …` to talk to the
-//! running server. Only the data folder's owner (and root) may use it: the
+//! running server (and `kioku backup restore` to restore through it). Only
+//! the data folder's owner (and root) may use it: the
 //! socket is mode 0600 and every connection's peer uid is checked.
 //!
 //! `serve` binds it at start (a stale socket file left by a crash is
@@ -13,6 +14,7 @@
 //! | `GET /status` | listeners, users (sizes, last sync), data folder size, certificate, throttled logins |
 //! | `POST /users/reload` | re-reads the users file now: `{"users": N, "warnings": […]}` |
 //! | `POST /users/delete-data` `{"name"}` | deletes a removed user's folder (with their collection closed) |
+//! | `POST /backups/restore` `{"user", "snapshot"}` | restores a snapshot in the running server: `{"from", "undo"}` (the `restore` snapshot kept of the replaced collection, or null) |
 //!
 //! [`client`] is the other end. This module must not serve anything to the
 //! network.
@@ -258,7 +260,27 @@ async fn route(
                 Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e),
             }
         }
-        (_, "/status" | "/users/reload" | "/users/delete-data") => {
+        (&Method::POST, "/backups/restore") => {
+            let field = |k: &str| input.get(k).and_then(Value::as_str);
+            let (Some(user), Some(snapshot)) = (field("user"), field("snapshot")) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &"expected {\"user\": …, \"snapshot\": …}",
+                );
+            };
+            match crate::backup::restore(&app.store, &app.config.backups, user, snapshot).await {
+                Ok(done) => (
+                    StatusCode::OK,
+                    json!({ "from": done.from, "undo": done.undo.map(|u| u.name) }),
+                ),
+                Err(e) => {
+                    tracing::warn!(user, snapshot, error = %e, "restore (kioku backup restore) failed");
+                    let text = e.to_string();
+                    error(crate::http::error::HttpError::from(e).status(), &text)
+                }
+            }
+        }
+        (_, "/status" | "/users/reload" | "/users/delete-data" | "/backups/restore") => {
             error(StatusCode::METHOD_NOT_ALLOWED, &"wrong method")
         }
         _ => error(StatusCode::NOT_FOUND, &format!("no control route {path}")),

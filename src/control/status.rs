@@ -7,7 +7,7 @@
 //!  "data_bytes": 123, "certificate": {"names": […], "expires": 1790000000},
 //!  "mdns": {"mode": "own", "note", "host_names": ["kioku.local"], "services": […], "interfaces": […]},
 //!  "users": [{"name", "origin", "admin", "collection_bytes", "media_bytes",
-//!             "media_files", "last_sync"}],
+//!             "media_files", "last_sync", "api_keys"}],
 //!  "throttled": [{"kind", "key", "failures", "retry_after_secs", "locked_out", "last_failure"}]}
 //! ```
 
@@ -21,12 +21,18 @@ use crate::store::usage;
 use crate::users::Users;
 
 fn users_json(base: &Path, users: &Users, seen: impl Fn(&str) -> Option<i64>) -> Vec<Value> {
+    // An unreadable key file shows no counts (null) rather than failing.
+    let keys = crate::users::apikeys::list(base).ok();
     users
         .sorted()
         .into_iter()
         .map(|u| {
             let use_ = usage::user_usage(base, &u.name);
+            let api_keys = keys
+                .as_ref()
+                .map(|keys| keys.iter().filter(|k| k.user == u.name).count());
             json!({
+                "api_keys": api_keys,
                 "name": u.name,
                 "origin": u.origin.to_string(),
                 "admin": u.admin,

@@ -249,11 +249,29 @@ impl Body for ChannelBody {
 /// if the client goes away. `keep` is held until the stream ends (e.g. a pin
 /// that keeps the file from changing).
 pub fn file_body<R: Read + Send + 'static, K: Send + 'static>(file: R, keep: K) -> ChannelBody {
+    reader_body(
+        move || zstd::stream::read::Encoder::new(file, ZSTD_LEVEL),
+        keep,
+    )
+}
+
+/// Streams `file` as it is (e.g. a snapshot, compressed already), reading
+/// on a blocking thread; stops early if the client goes away.
+pub fn raw_file_body<R: Read + Send + 'static>(file: R) -> ChannelBody {
+    reader_body(move || Ok(file), ())
+}
+
+/// Streams what the reader `open` makes, in chunks, from a blocking thread.
+fn reader_body<R, K>(open: impl FnOnce() -> io::Result<R> + Send + 'static, keep: K) -> ChannelBody
+where
+    R: Read,
+    K: Send + 'static,
+{
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
     tokio::task::spawn_blocking(move || {
         let _keep = keep;
-        let mut encoder = match zstd::stream::read::Encoder::new(file, ZSTD_LEVEL) {
-            Ok(e) => e,
+        let mut reader = match open() {
+            Ok(r) => r,
             Err(e) => {
                 let _ = tx.blocking_send(Err(e));
                 return;
@@ -261,7 +279,7 @@ pub fn file_body<R: Read + Send + 'static, K: Send + 'static>(file: R, keep: K) 
         };
         loop {
             let mut buf = vec![0u8; CHUNK];
-            match read_full(&mut encoder, &mut buf) {
+            match read_full(&mut reader, &mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
                     buf.truncate(n);

@@ -9,9 +9,11 @@
 
 use hyper::StatusCode;
 
+use crate::backup::BackupError;
 use crate::media::MediaError;
 use crate::store::StoreError;
 use crate::sync::SyncError;
+use crate::users::apikeys::KeyError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -40,6 +42,12 @@ pub enum HttpError {
     /// Login protection refuses this attempt for now (429 + Retry-After).
     #[error("{0}")]
     Throttled(crate::users::throttle::Locked),
+    /// Snapshots: downloads and restores (admin pages, control socket).
+    #[error(transparent)]
+    Backup(#[from] BackupError),
+    /// API keys made or revoked on the admin pages.
+    #[error(transparent)]
+    ApiKeys(#[from] KeyError),
 }
 
 impl From<StoreError> for HttpError {
@@ -76,6 +84,18 @@ impl HttpError {
                 | MediaError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             HttpError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            HttpError::Backup(e) => match e {
+                BackupError::BadName(_) | BackupError::BadUser(_) => StatusCode::BAD_REQUEST,
+                BackupError::NotFound { .. } => StatusCode::NOT_FOUND,
+                // The request was understood, but the file is no collection.
+                BackupError::Unusable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                BackupError::Store(_) | BackupError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            HttpError::ApiKeys(e) => match e {
+                KeyError::NoSuchKey(_) => StatusCode::NOT_FOUND,
+                KeyError::BadUser(_) => StatusCode::BAD_REQUEST,
+                KeyError::Io { .. } | KeyError::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         }
     }
 
@@ -123,6 +143,33 @@ mod tests {
             (HttpError::Media(MediaError::TooLarge("x".into())), 413),
             (HttpError::Media(MediaError::Missing("x".into())), 409),
             (HttpError::Media(MediaError::Index("x".into())), 500),
+            (
+                BackupError::NotFound {
+                    user: "u".into(),
+                    name: "n".into(),
+                }
+                .into(),
+                404,
+            ),
+            (
+                BackupError::BadName(crate::backup::SnapshotName::parse("../x").unwrap_err())
+                    .into(),
+                400,
+            ),
+            (
+                BackupError::BadUser(crate::users::validate_name("a/b").unwrap_err()).into(),
+                400,
+            ),
+            (
+                BackupError::Unusable {
+                    name: "n".into(),
+                    reason: "r".into(),
+                }
+                .into(),
+                422,
+            ),
+            (BackupError::Io(std::io::Error::other("disk")).into(), 500),
+            (KeyError::NoSuchKey("1".into()).into(), 404),
             (
                 HttpError::Sync(SyncError::Store(StoreError::Io(std::io::Error::other(
                     "disk",

@@ -33,8 +33,9 @@ enum Reply {
     Json(Value),
     /// A page or file: content type, body, and the file name to save it as.
     File(&'static str, Bytes, Option<&'static str>),
-    /// A complete response (pages of [`crate::web`]: status, cookies, redirects).
-    Http(Response<Bytes>),
+    /// A complete response (pages of [`crate::web`]: status, cookies,
+    /// redirects, downloads).
+    Http(Response<crate::web::WebBody>),
 }
 
 /// Handles one request; never fails (errors become statuses here).
@@ -119,7 +120,7 @@ fn frame(
             for (k, v) in &parts.headers {
                 b = b.header(k, v);
             }
-            (parts.status, b, full(body))
+            (parts.status, b, body)
         }
     }
 }

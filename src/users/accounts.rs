@@ -137,10 +137,15 @@ impl Accounts {
         self.reload().map(drop)
     }
 
-    /// [`remove`] (keeping at least one admin), then reload.
-    pub fn remove(&self, name: &str) -> Result<(), UsersError> {
-        remove(&self.base, &self.specs, name, true)?;
-        self.reload().map(drop)
+    /// [`remove`] (keeping at least one admin), then reload; how many API
+    /// keys were revoked.
+    pub fn remove(&self, name: &str) -> Result<usize, UsersError> {
+        let removed = remove(&self.base, &self.specs, name, true);
+        if !matches!(removed, Err(UsersError::File(_))) {
+            // The user is gone from the file even if their keys are not.
+            self.reload()?;
+        }
+        removed
     }
 
     /// [`set_admin`] (keeping at least one admin), then reload.
@@ -270,13 +275,15 @@ fn find<'a>(users: &'a mut [StoredUser], name: &str) -> Result<&'a mut StoredUse
 }
 
 /// Removes a stored account (its data folder stays; see
-/// `crate::store::usage`). With `keep_an_admin`, the last admin cannot go.
+/// `crate::store::usage`) and revokes its API keys, so that a later account
+/// of the same name does not inherit them; returns how many keys were
+/// revoked. With `keep_an_admin`, the last admin cannot go.
 pub fn remove(
     base: &Path,
     specs: &[UserSpec],
     name: &str,
     keep_an_admin: bool,
-) -> Result<(), UsersError> {
+) -> Result<usize, UsersError> {
     configured_error(specs, name, "remove it there")?;
     file::update(base, |users| {
         let admin = find(users, name)?.admin;
@@ -288,7 +295,18 @@ pub fn remove(
         users.retain(|u| u.name != name);
         Ok(())
     })?;
-    Ok(())
+    let revoked = super::apikeys::revoke_user(base, name).map_err(|source| {
+        tracing::error!(user = name, error = %source, "user removed, but their API keys were not revoked");
+        UsersError::KeysNotRevoked {
+            name: name.to_owned(),
+            source,
+        }
+    })?;
+    if !revoked.is_empty() {
+        let ids: Vec<&str> = revoked.iter().map(|k| k.id.as_str()).collect();
+        tracing::info!(user = name, ?ids, "API keys of a removed user revoked");
+    }
+    Ok(revoked.len())
 }
 
 /// Grants or revokes the admin flag of a stored account.

@@ -5,7 +5,8 @@
 //! `<base>/apikeys.lock`). Only the SHA-256 of each key is kept — keys are
 //! 160 random bits, so a fast hash is enough — with an id (for `list` and
 //! `revoke`), the user, the creation time and an optional label. The key
-//! itself is shown once, when it is made. A running server notices a
+//! itself is shown once, when it is made. Removing a user revokes the
+//! user's keys ([`revoke_user`]). A running server notices a
 //! changed file at the next request (it compares the file's size, inode and
 //! modification time) and reloads it, so `kioku apikey create`/`revoke`
 //! need no restart. This module must not know HTTP.
@@ -24,7 +25,8 @@ use subtle::ConstantTimeEq;
 
 /// The key file inside the data folder.
 pub const KEYS_FILE: &str = "apikeys.json";
-const LOCK_FILE: &str = "apikeys.lock";
+/// The lock that serialises changes of the key file.
+pub const LOCK_FILE: &str = "apikeys.lock";
 /// Characters of a key: lowercase letters and digits (easy to type on an
 /// e-reader), 32 of them: about 165 bits.
 const KEY_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -193,18 +195,46 @@ pub fn list(base: &Path) -> Result<Vec<KeyEntry>, KeyError> {
     Ok(read(&base.join(KEYS_FILE))?.keys)
 }
 
+/// The keys of one user.
+pub fn list_user(base: &Path, user: &str) -> Result<Vec<KeyEntry>, KeyError> {
+    let mut keys = list(base)?;
+    keys.retain(|k| k.user == user);
+    Ok(keys)
+}
+
 /// Removes the key with this id.
 pub fn revoke(base: &Path, id: &str) -> Result<KeyEntry, KeyError> {
+    let mut gone = remove_where(base, |k| k.id == id)?;
+    gone.pop().ok_or_else(|| KeyError::NoSuchKey(id.to_owned()))
+}
+
+/// Removes the key with this id if it is one of `user`'s (the admin page's
+/// revoke button, which must not reach other users' keys).
+pub fn revoke_of(base: &Path, user: &str, id: &str) -> Result<KeyEntry, KeyError> {
+    let mut gone = remove_where(base, |k| k.id == id && k.user == user)?;
+    gone.pop().ok_or_else(|| KeyError::NoSuchKey(id.to_owned()))
+}
+
+/// Removes every key of `user` (when the user is removed, so that a later
+/// account of the same name does not inherit them); returns them.
+pub fn revoke_user(base: &Path, user: &str) -> Result<Vec<KeyEntry>, KeyError> {
+    if !base.join(KEYS_FILE).exists() {
+        return Ok(Vec::new());
+    }
+    remove_where(base, |k| k.user == user)
+}
+
+/// Removes the keys `gone` selects, under the lock; the file is rewritten
+/// only when something was removed.
+fn remove_where(base: &Path, gone: impl Fn(&KeyEntry) -> bool) -> Result<Vec<KeyEntry>, KeyError> {
     let _lock = Lock::take(base)?;
     let mut file = read(&base.join(KEYS_FILE))?;
-    let pos = file
-        .keys
-        .iter()
-        .position(|k| k.id == id)
-        .ok_or_else(|| KeyError::NoSuchKey(id.to_owned()))?;
-    let entry = file.keys.remove(pos);
-    write(base, &file)?;
-    Ok(entry)
+    let (removed, kept): (Vec<KeyEntry>, Vec<KeyEntry>) = file.keys.into_iter().partition(gone);
+    file.keys = kept;
+    if !removed.is_empty() {
+        write(base, &file)?;
+    }
+    Ok(removed)
 }
 
 /// The identity of the file's current version.
@@ -314,6 +344,32 @@ mod tests {
             revoke(&dir, &entry.id),
             Err(KeyError::NoSuchKey(_))
         ));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_users_keys_are_revoked_together_and_only_theirs() {
+        let dir = base();
+        assert_eq!(revoke_user(&dir, "alice").unwrap(), vec![]);
+        assert!(
+            !dir.join(KEYS_FILE).exists(),
+            "nothing to revoke: no file made"
+        );
+        let (a1, e1) = create(&dir, "alice", None).unwrap();
+        let (_, e2) = create(&dir, "alice", Some("phone")).unwrap();
+        let (b, eb) = create(&dir, "bob", None).unwrap();
+        assert_eq!(list_user(&dir, "alice").unwrap(), vec![e1.clone(), e2]);
+        assert!(matches!(
+            revoke_of(&dir, "alice", &eb.id),
+            Err(KeyError::NoSuchKey(_))
+        ));
+        assert_eq!(revoke_of(&dir, "alice", &e1.id).unwrap(), e1);
+        let gone = revoke_user(&dir, "alice").unwrap();
+        assert_eq!(gone.len(), 1);
+        let keys = ApiKeys::new(&dir);
+        assert_eq!(keys.user_for(&a1), None);
+        assert_eq!(keys.user_for(&b).as_deref(), Some("bob"));
+        assert_eq!(list(&dir).unwrap(), vec![eb]);
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -47,6 +47,15 @@ pub enum UsersError {
     },
     #[error(transparent)]
     File(#[from] file::FileError),
+    /// The user was removed, but the key file could not be changed.
+    #[error(
+        "user {name:?} was removed, but their API keys could not be revoked ({source}); \
+         revoke them with `kioku apikey list` and `kioku apikey revoke ID`"
+    )]
+    KeysNotRevoked {
+        name: String,
+        source: apikeys::KeyError,
+    },
 }
 
 #[derive(Debug)]

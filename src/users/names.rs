@@ -46,6 +46,21 @@ pub const RESERVED: &[Reserved] = &[
         prefix: true,
         why: "kioku's temporary files (.kioku-*.tmp, removed at start)",
     },
+    Reserved {
+        name: ".kioku.lock",
+        prefix: false,
+        why: "the lock a running server holds on the data folder (<base>/.kioku.lock)",
+    },
+    Reserved {
+        name: "apikeys.json",
+        prefix: false,
+        why: "the AnkiConnect API keys (<base>/apikeys.json)",
+    },
+    Reserved {
+        name: "apikeys.lock",
+        prefix: false,
+        why: "the lock that serialises changes of the API keys",
+    },
 ];
 
 /// Why a name cannot be a user name.
@@ -138,6 +153,26 @@ mod tests {
         assert!(err.contains("certificate"), "{err}");
         for good in ["tlsx", "users", "kioku", ".kiok", "ユーザー"] {
             assert!(validate_new_name(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn every_file_kioku_keeps_at_the_top_of_the_data_folder_is_reserved() {
+        let base = std::path::Path::new("/data");
+        let tls = crate::tls::certs::dir(base);
+        let kept = [
+            tls.strip_prefix(base).unwrap().to_str().unwrap(),
+            crate::users::file::FILE,
+            crate::users::file::LOCK,
+            crate::control::SOCKET,
+            crate::store::LOCK_FILE,
+            crate::users::apikeys::KEYS_FILE,
+            crate::users::apikeys::LOCK_FILE,
+            ".kioku-users-0a1b.tmp",
+            ".kioku-apikeys-0a1b.tmp",
+        ];
+        for name in kept {
+            assert!(reserved(name).is_some(), "{name} is not reserved");
         }
     }
 

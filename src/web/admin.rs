@@ -79,6 +79,9 @@ pub async fn route(
             Ok(done("unlocked", key))
         }
         (["user", name], true, _) => super::admin_user::page(ctx, name).await,
+        (["user", name, "backups", snapshot], true, _) => {
+            super::admin_backups::download(ctx, name, snapshot).await
+        }
         (["user", name, action], _, true) => {
             super::admin_user::action(ctx, req, name, action).await
         }
@@ -146,8 +149,10 @@ fn notice(ctx: &Ctx<'_>) -> Option<(bool, String)> {
     let name = ctx.query.get("name").map(String::as_str).unwrap_or("");
     let text = match ctx.query.get("done").map(String::as_str)? {
         "added" => format!("User {name:?} added."),
-        "removed" => format!("User {name:?} removed; their data folder was kept."),
-        "removed-data" => format!("User {name:?} and their data removed."),
+        "removed" => {
+            format!("User {name:?} removed and their API keys revoked; their data folder was kept.")
+        }
+        "removed-data" => format!("User {name:?} and their data removed, their API keys revoked."),
         "password" => format!("Password of {name:?} changed; their devices must log in again."),
         "admin-on" => format!("{name:?} is now an admin."),
         "admin-off" => format!("{name:?} is no longer an admin."),

@@ -1,6 +1,7 @@
 //! One user's admin page, `/admin/user/<name>`: their facts, a new
-//! password, the admin flag, removal (optionally with their data) — and the
-//! place where the user's backups are listed ([`backups_section`]).
+//! password, the admin flag, their backups ([`super::admin_backups`]: list,
+//! download, restore), their AnkiConnect API keys ([`super::admin_keys`]),
+//! removal (optionally with their data; it revokes their keys).
 
 use std::fmt::Write;
 
@@ -8,36 +9,54 @@ use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 
 use super::admin::{authorize, bar, csrf_field, current_session, done, facts, overview, rows};
+use super::admin_keys::NewKey;
 use super::html::{self, esc, message, time, url_segment};
 use super::session::Session;
 use super::{blocking, Ctx, Reply};
 use crate::http::error::HttpError;
 use crate::users::file::MIN_PASSWORD_CHARS;
 
-/// BACKUPS HOOK: the "Backups" section of a user's admin page — the user's
-/// snapshots with a download link each — is rendered here, by
-/// `crate::backup` (coming with the backups work). It returns the section's
-/// HTML (an `<h2>` and a list), or nothing. Forms in it must carry
-/// `csrf_field(session)`; links and actions go under `/admin/user/<name>/…`
-/// (add their arms to [`action`] / `super::admin::route`).
-fn backups_section(_ctx: &Ctx<'_>, _session: &Session, _name: &str) -> String {
-    String::new()
-}
-
 /// `GET /admin/user/<name>`.
 pub async fn page(ctx: &mut Ctx<'_>, name: &str) -> Result<Reply, HttpError> {
     let Some(s) = current_session(ctx) else {
         return Ok(Reply::redirect(StatusCode::SEE_OTHER, "/admin"));
     };
-    user_page(ctx, &s, name, None, StatusCode::OK).await
+    let msg = notice(ctx, name);
+    user_page(ctx, &s, name, msg, StatusCode::OK, None).await
 }
 
-async fn user_page(
+/// `NotFound` unless `name` is a current user (for the actions of a
+/// user's page).
+pub(super) fn existing(ctx: &Ctx<'_>, name: &str) -> Result<(), HttpError> {
+    match ctx.app.users().get(name) {
+        Some(_) => Ok(()),
+        None => Err(HttpError::NotFound(format!("no user {name:?}"))),
+    }
+}
+
+/// The message for `?done=…` after a change made on this page.
+fn notice(ctx: &Ctx<'_>, name: &str) -> Option<(bool, String)> {
+    let q = |k: &str| ctx.query.get(k).map(String::as_str);
+    let text = match q("done")? {
+        "restored" => super::admin_backups::restored_notice(name, q("snapshot")?, q("undo")),
+        "key-revoked" => format!(
+            "API key {} revoked: tools using it are refused from now on.",
+            q("id")?
+        ),
+        _ => return None,
+    };
+    Some((true, text))
+}
+
+/// `name`'s page, with `msg` at the top; `new_key` is a key just made,
+/// shown this once.
+pub(super) async fn user_page(
     ctx: &mut Ctx<'_>,
     s: &Session,
     name: &str,
     msg: Option<(bool, String)>,
     status: StatusCode,
+    new_key: Option<&NewKey>,
 ) -> Result<Reply, HttpError> {
     let (rows, _) = rows(ctx, Some(name)).await?;
     let Some(row) = rows.first() else {
@@ -101,7 +120,8 @@ async fn user_page(
              change or remove it there.</p>",
         );
     }
-    body.push_str(&backups_section(ctx, s, name));
+    body.push_str(&super::admin_backups::section(ctx, s, name).await);
+    body.push_str(&super::admin_keys::section(ctx, s, name, new_key).await?);
     if row.stored {
         let _ = write!(
             body,
@@ -120,7 +140,9 @@ async fn user_page(
     ))
 }
 
-/// `POST /admin/user/<name>/<action>`: `password`, `admin`, `remove`.
+/// `POST /admin/user/<name>/<action>`: `password`, `admin`, `remove`;
+/// `restore` ([`super::admin_backups`]); `new-key`, `revoke-key`
+/// ([`super::admin_keys`]).
 pub async fn action(
     ctx: &mut Ctx<'_>,
     req: Request<Incoming>,
@@ -131,6 +153,12 @@ pub async fn action(
         Ok(a) => a,
         Err(refusal) => return Ok(refusal),
     };
+    match action {
+        "restore" => return super::admin_backups::restore(ctx, auth, name).await,
+        "new-key" => return super::admin_keys::create(ctx, auth, name).await,
+        "revoke-key" => return super::admin_keys::revoke(ctx, auth, name).await,
+        _ => {}
+    }
     let accounts = ctx.app.accounts.clone();
     let owned = name.to_owned();
     let admin_name = auth.session.user.clone();
@@ -138,7 +166,8 @@ pub async fn action(
         "password" => {
             if auth.field("password") != auth.field("password2") {
                 let msg = Some((false, "The two passwords differ.".to_owned()));
-                return user_page(ctx, &auth.session, name, msg, StatusCode::BAD_REQUEST).await;
+                return user_page(ctx, &auth.session, name, msg, StatusCode::BAD_REQUEST, None)
+                    .await;
             }
             let pw = auth.field("password").to_owned();
             blocking(move || accounts.set_password(&owned, &pw))
@@ -154,11 +183,12 @@ pub async fn action(
         "remove" => {
             if auth.field("confirm") != "yes" {
                 let msg = Some((false, "Tick the box to confirm the removal.".to_owned()));
-                return user_page(ctx, &auth.session, name, msg, StatusCode::BAD_REQUEST).await;
+                return user_page(ctx, &auth.session, name, msg, StatusCode::BAD_REQUEST, None)
+                    .await;
             }
             let delete = auth.field("delete_data") == "on";
             match blocking(move || accounts.remove(&owned)).await? {
-                Ok(()) if delete => {
+                Ok(_) if delete => {
                     let store = &ctx.app.store;
                     if let Err(e) = store.delete_user_data(name).await {
                         tracing::error!(user = name, error = %e, "deleting the user's data failed");
@@ -174,7 +204,7 @@ pub async fn action(
                     }
                     Ok("removed-data")
                 }
-                Ok(()) => {
+                Ok(_) => {
                     ctx.app.store.close_user(name).await;
                     Ok("removed")
                 }
@@ -192,7 +222,7 @@ pub async fn action(
             ctx.log.error = Some(e.to_string());
             let msg = Some((false, e.to_string()));
             if ctx.app.users().get(name).is_some() {
-                user_page(ctx, &auth.session, name, msg, StatusCode::BAD_REQUEST).await
+                user_page(ctx, &auth.session, name, msg, StatusCode::BAD_REQUEST, None).await
             } else {
                 overview(ctx, &auth.session, msg, StatusCode::BAD_REQUEST).await
             }

@@ -47,6 +47,12 @@ input:focus-visible,button:focus-visible,a:focus-visible{outline:3px solid #f0b4
 .note{color:#555;font-size:.9rem} .badge{font-size:.8rem;padding:.05rem .4rem;border-radius:.3rem;background:#eef;border:1px solid #ccd;margin-left:.3rem;font-weight:400}
 table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #e3e3e3;vertical-align:top}
 .scroll{overflow-x:auto}
+.nowrap{white-space:nowrap} th.num,td.num{white-space:nowrap;text-align:right} h3{font-size:1rem;margin:1.1rem 0 .4rem}
+td .acts{display:flex;flex-wrap:wrap;gap:.35rem .7rem;align-items:center;justify-content:flex-end}
+td .acts form{margin:0} td .acts button{padding:.2rem .6rem}
+code.key{display:inline-block;font-size:1.15rem;padding:.3rem .5rem;background:#fff;border:1px dashed #9bc9a5;user-select:all;word-break:break-all}
+.buttons{display:flex;flex-wrap:wrap;gap:.6rem 1.2rem;align-items:center}
+@media (max-width:30rem){th,td{padding:.3rem .2rem} td .acts button{padding:.2rem .45rem}}
 "#;
 
 /// A whole page: `title` in `<title>` and `<h1>` unless `body` brings its own header.
@@ -112,6 +118,22 @@ pub fn time(secs: Option<i64>, now: i64) -> String {
     format!("{when} ({})", ago(now - secs))
 }
 
+/// Unix seconds for a table cell: the date and the time (with seconds if
+/// `seconds`) each kept on one line, and how long ago below.
+pub fn time_cell(secs: i64, now: i64, seconds: bool) -> String {
+    let format = if seconds { "%H:%M:%S UTC" } else { "%H:%M UTC" };
+    match chrono::DateTime::from_timestamp(secs, 0) {
+        Some(t) => format!(
+            "<span class=\"nowrap\">{}</span> <span class=\"nowrap\">{}</span><br>\
+             <span class=\"note\">{}</span>",
+            t.format("%Y-%m-%d"),
+            t.format(format),
+            ago(now - secs)
+        ),
+        None => "?".into(),
+    }
+}
+
 fn ago(secs: i64) -> String {
     match secs {
         s if s < 60 => "just now".into(),
@@ -153,5 +175,10 @@ mod tests {
         assert_eq!(duration(d(3_600_000)), "1 h");
         assert_eq!(time(Some(0), 7200), "1970-01-01 00:00 UTC (2 h ago)");
         assert_eq!(time(Some(100), 130), "1970-01-01 00:01 UTC (just now)");
+        let cell = time_cell(3661, 7200 + 3661, true);
+        assert!(
+            cell.contains(">01:01:01 UTC<") && cell.contains(">2 h ago<"),
+            "{cell}"
+        );
     }
 }

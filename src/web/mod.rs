@@ -12,6 +12,8 @@
 //! [`crate::store`]; the HTTP framing around it lives in [`crate::http`].
 
 pub mod admin;
+mod admin_backups;
+mod admin_keys;
 mod admin_user;
 pub mod html;
 pub mod onboarding;
@@ -21,6 +23,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -77,11 +81,20 @@ impl Ctx<'_> {
     }
 }
 
+/// The body of a page's response: whole, or streamed (downloads).
+pub type WebBody = BoxBody<Bytes, std::io::Error>;
+
 /// A response under construction.
 pub struct Reply {
     status: StatusCode,
     headers: Vec<(hyper::header::HeaderName, String)>,
-    body: String,
+    body: Body,
+}
+
+enum Body {
+    Text(String),
+    /// A file streamed from a blocking thread, never read into memory.
+    Stream(crate::http::encoding::ChannelBody),
 }
 
 impl Reply {
@@ -99,7 +112,34 @@ impl Reply {
                 ),
                 (hyper::header::X_FRAME_OPTIONS, "DENY".into()),
             ],
-            body,
+            body: Body::Text(body),
+        }
+    }
+
+    /// A file download: `len` bytes of `file` streamed as they are, saved
+    /// by the browser as `ascii_name` (plain ASCII without quotes) or, where
+    /// it understands RFC 6266, `encoded_name` (UTF-8, percent-encoded).
+    pub fn download(
+        content_type: &str,
+        ascii_name: &str,
+        encoded_name: &str,
+        file: std::fs::File,
+        len: u64,
+    ) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            headers: vec![
+                (CONTENT_TYPE, content_type.to_owned()),
+                (hyper::header::CONTENT_LENGTH, len.to_string()),
+                (
+                    hyper::header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded_name}"
+                    ),
+                ),
+                (hyper::header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+            ],
+            body: Body::Stream(crate::http::encoding::raw_file_body(file)),
         }
     }
 
@@ -108,7 +148,7 @@ impl Reply {
         Reply {
             status,
             headers: vec![(LOCATION, location.to_owned())],
-            body: String::new(),
+            body: Body::Text(String::new()),
         }
     }
 
@@ -128,15 +168,20 @@ impl Reply {
         self.status
     }
 
-    pub fn into_response(self) -> Response<Bytes> {
+    pub fn into_response(self) -> Response<WebBody> {
         let mut b = Response::builder()
             .status(self.status)
             .header(CACHE_CONTROL, "no-store");
         for (k, v) in self.headers {
             b = b.header(k, v);
         }
-        b.body(Bytes::from(self.body))
-            .expect("response headers are valid")
+        let body = match self.body {
+            Body::Text(text) => Full::new(Bytes::from(text))
+                .map_err(|never| match never {})
+                .boxed(),
+            Body::Stream(stream) => stream.boxed(),
+        };
+        b.body(body).expect("response headers are valid")
     }
 }
 
@@ -221,7 +266,7 @@ pub async fn handle(
     app: &App,
     req: Request<Incoming>,
     log: &mut RequestLog,
-) -> Result<Response<Bytes>, HttpError> {
+) -> Result<Response<WebBody>, HttpError> {
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut ctx = ctx(app, &req, log);
@@ -276,7 +321,7 @@ pub fn setup_page_with_onboarding(
     req: &Request<Incoming>,
     log: &mut RequestLog,
     html: String,
-) -> Response<Bytes> {
+) -> Response<WebBody> {
     let ctx = ctx(app, req, log);
     onboarding::setup_page(&ctx, html).into_response()
 }
