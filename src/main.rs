@@ -129,42 +129,16 @@ enum CertAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => match serve(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("kioku: error: {message}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Cert { action } => match cert(action) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("kioku: error: {message}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Backup { action } => match backup(action) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(message) => {
-                eprintln!("kioku: error: {message}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Apikey { action } => match apikey(action) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("kioku: error: {message}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Serve(args) => exit(serve(args)),
+        Command::Cert { action } => exit(cert(action)),
+        Command::Backup { action } => exit(backup(action).map(|text| print!("{text}"))),
+        Command::Apikey { action } => exit(apikey(action)),
         Command::User { action } => exit(kioku::cli::users::run(action)),
         Command::Status(args) => exit(kioku::cli::status::run(args)),
     }
 }
 
+/// Exit code 0, or the message on stderr and exit code 2.
 fn exit(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
