@@ -12,6 +12,7 @@
 pub mod api;
 pub mod backup;
 pub mod cli;
+pub mod clock;
 pub mod collection;
 pub mod config;
 pub mod control;

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use super::error::ApiError;
+use crate::clock::now_ms;
 use crate::collection::edit::Ctx;
 use crate::http::App;
 use crate::store::StoreError;
-use crate::sync::now_ms;
 
 enum Outcome<R, F> {
     Done(Result<R, ApiError>),

@@ -67,7 +67,7 @@ async fn restore_into(
     name: &str,
 ) -> Result<Restored, BackupError> {
     let tmp = slot.temp_path("restore")?;
-    let now = crate::sync::now_ms();
+    let now = crate::clock::now_ms();
     let prepared = {
         let tmp = tmp.clone();
         let name = name.to_owned();

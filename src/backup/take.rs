@@ -64,7 +64,7 @@ pub fn keep_before_upload(state: &mut UserState, settings: &BackupSettings) -> O
     if !settings.enabled || settings.keep_upload == 0 {
         return None;
     }
-    match keep_current(state, Kind::Upload, crate::sync::now_ms()) {
+    match keep_current(state, Kind::Upload, crate::clock::now_ms()) {
         Ok(pending) => pending,
         Err(e) => {
             tracing::error!(error = %e, "could not keep the collection a full upload replaces");

@@ -148,7 +148,7 @@ async fn store_with_user() -> (Store, PathBuf) {
     let store = Store::open(&base, "test").unwrap();
     store
         .user("u")
-        .run(|state| state.collection(crate::sync::now_ms()).map(|_| ()))
+        .run(|state| state.collection(crate::clock::now_ms()).map(|_| ()))
         .await
         .unwrap();
     (store, base)
@@ -335,7 +335,7 @@ async fn a_restore_brings_back_the_snapshot_forces_a_full_sync_and_can_be_undone
 async fn an_unusable_snapshot_is_refused_and_the_collection_stays() {
     let (store, base) = store_with_user().await;
     let slot = store.user("u");
-    add_note(&slot, "keep me", crate::sync::now_ms()).await;
+    add_note(&slot, "keep me", crate::clock::now_ms()).await;
     let dir = base.join("u").join(BACKUP_DIR);
     let name = SnapshotName {
         kind: Kind::Daily,
@@ -375,7 +375,7 @@ async fn the_collection_an_upload_replaces_is_kept_unless_it_is_empty() {
         keep(&slot, settings).await.is_none(),
         "a new, empty collection is not kept"
     );
-    add_note(&slot, "old", crate::sync::now_ms()).await;
+    add_note(&slot, "old", crate::clock::now_ms()).await;
     let pending = keep(&slot, settings).await.expect("kept");
     let info = take::seal_after_upload(pending, &settings).await.unwrap();
     assert_eq!(info.kind, Kind::Upload);

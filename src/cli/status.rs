@@ -88,7 +88,7 @@ fn discovery(m: &Value) -> String {
 
 /// The status as text.
 fn render(r: &Value, socket: &str) -> String {
-    let now = crate::users::file::now_secs();
+    let now = crate::clock::now_secs();
     let mut out = String::new();
     let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("{k:<13}{v}\n"));
     let version = r["version"].as_str().unwrap_or("");

@@ -12,7 +12,6 @@
 //! ```
 
 use std::path::Path;
-use std::time::UNIX_EPOCH;
 
 use serde_json::{json, Value};
 
@@ -62,8 +61,7 @@ pub fn running(app: &App, listeners: &[String]) -> Value {
     let seen = |name: &str| {
         app.accounts
             .last_seen(name)
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
+            .and_then(crate::clock::unix_secs)
     };
     let cert = if app.tls.is_some() {
         certificate(base, app.config.tls_cert.as_deref())

@@ -13,6 +13,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::MediaError;
+use crate::clock::now_secs;
 
 /// File name of the index inside the user's folder.
 pub const INDEX_FILE: &str = "media.db";
@@ -336,8 +337,4 @@ impl Changes<'_> {
             .execute(params![name, sha1, size as i64, usn, now_secs()])?;
         Ok(())
     }
-}
-
-fn now_secs() -> i64 {
-    crate::sync::now_ms() / 1000
 }

@@ -23,12 +23,6 @@ pub struct UserUsage {
     pub last_change: Option<i64>,
 }
 
-fn unix(t: SystemTime) -> Option<i64> {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs() as i64)
-}
-
 /// The usage of `<base>/<name>/` (a validated user name).
 pub fn user_usage(base: &Path, name: &str) -> UserUsage {
     let dir = base.join(name);
@@ -48,7 +42,7 @@ pub fn user_usage(base: &Path, name: &str) -> UserUsage {
             }
         }
     }
-    usage.last_change = newest.and_then(unix);
+    usage.last_change = newest.and_then(crate::clock::unix_secs);
     if let Ok(entries) = fs::read_dir(dir.join(MEDIA_DIR)) {
         for entry in entries.flatten() {
             if let Ok(meta) = entry.metadata() {

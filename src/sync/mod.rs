@@ -17,8 +17,6 @@ pub mod login;
 pub mod meta;
 pub mod session;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::collection::CollectionError;
 use crate::store::StoreError;
 
@@ -134,13 +132,8 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     serde_json::from_value(input).map_err(|e| SyncError::BadRequest(format!("{method} input: {e}")))
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+/// Milliseconds since the Unix epoch (the steps' clock; see [`crate::clock`]).
+pub use crate::clock::now_ms;
 
 #[cfg(test)]
 mod tests {

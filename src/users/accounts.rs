@@ -213,7 +213,7 @@ fn check_new(specs: &[UserSpec], name: &str, password: &str) -> Result<(), Users
 }
 
 fn new_user(name: &str, phc: String, admin: bool) -> StoredUser {
-    let now = file::now_secs();
+    let now = crate::clock::now_secs();
     StoredUser {
         name: name.to_owned(),
         password: phc,
@@ -261,7 +261,7 @@ pub fn set_password(
     file::update(base, |users| {
         let user = find(users, name)?;
         user.password = phc;
-        user.password_set = file::now_secs();
+        user.password_set = crate::clock::now_secs();
         Ok(())
     })?;
     Ok(())

@@ -181,7 +181,7 @@ pub fn create(
         id,
         user: user.to_owned(),
         sha256: sha256_hex(&key),
-        created: crate::sync::now_ms() / 1000,
+        created: crate::clock::now_secs(),
         label: label.map(str::to_owned),
     };
     file.version = 1;

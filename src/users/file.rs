@@ -290,11 +290,6 @@ fn same_owner_as(file: &File, base: &Path) -> io::Result<()> {
     std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()))
 }
 
-/// Unix seconds now.
-pub fn now_secs() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 #[cfg(test)]
 #[path = "file_tests.rs"]
 mod tests;

@@ -313,10 +313,7 @@ impl Throttle {
                     retry_after_secs: retry.as_secs() + u64::from(retry.subsec_nanos() > 0),
                     locked_out: retry > Duration::ZERO
                         && self.rules.delay(e.failures, self.free(which)) >= self.rules.lockout,
-                    last_failure: last
-                        .duration_since(SystemTime::UNIX_EPOCH)
-                        .map(|d| d.as_secs() as i64)
-                        .unwrap_or(0),
+                    last_failure: crate::clock::unix_secs(last).unwrap_or(0),
                 };
                 (e.last, view)
             })

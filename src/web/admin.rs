@@ -308,8 +308,7 @@ pub(super) async fn rows(ctx: &Ctx<'_>, only: Option<&str>) -> Result<(Vec<Row>,
                 let usage = usage::user_usage(&base, &u.name);
                 let seen = accounts
                     .last_seen(&u.name)
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_secs() as i64);
+                    .and_then(crate::clock::unix_secs);
                 Row {
                     name: u.name.clone(),
                     origin: u.origin.to_string(),
@@ -354,7 +353,7 @@ pub(super) async fn overview(
     status: StatusCode,
 ) -> Result<Reply, HttpError> {
     let (rows, total) = rows(ctx, None).await?;
-    let now = crate::users::file::now_secs();
+    let now = crate::clock::now_secs();
     let mut body = bar(s);
     if let Some((ok, text)) = &msg {
         body.push_str(&message(*ok, text));
@@ -415,7 +414,7 @@ fn protection(ctx: &Ctx<'_>, s: &Session) -> String {
         out.push_str("<p>No failed logins recorded.</p>");
         return out;
     }
-    let now = crate::users::file::now_secs();
+    let now = crate::clock::now_secs();
     out.push_str(
         "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Who</th><th scope=\"col\">Failures</th>\
          <th scope=\"col\">State</th><th scope=\"col\">Last failure</th><th scope=\"col\"></th></tr></thead><tbody>",

@@ -48,7 +48,7 @@ async fn snapshots(ctx: &Ctx<'_>, name: &str) -> Result<Vec<SnapshotInfo>, HttpE
 /// The Backups section of `name`'s page.
 pub(super) async fn section(ctx: &Ctx<'_>, s: &Session, name: &str) -> String {
     let listed = snapshots(ctx, name).await;
-    let now = crate::users::file::now_secs();
+    let now = crate::clock::now_secs();
     let link = url_segment(name);
     let mut out = format!(
         "<h2 id=\"backups\">Backups</h2><p class=\"note\">Snapshots of {n}'s collection (not of \
@@ -212,7 +212,7 @@ pub(super) async fn restore(
 }
 
 fn confirmation(s: &Session, name: &str, info: &SnapshotInfo) -> Reply {
-    let now = crate::users::file::now_secs();
+    let now = crate::clock::now_secs();
     let link = url_segment(name);
     let mut body = bar(s);
     let _ = write!(

@@ -72,7 +72,7 @@ pub(super) async fn section(
         }
         Ok(keys) if keys.is_empty() => out.push_str("<p>No API keys.</p>"),
         Ok(keys) => {
-            let now = crate::users::file::now_secs();
+            let now = crate::clock::now_secs();
             out.push_str(
                 "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Key id</th>\
                  <th scope=\"col\">Label</th><th scope=\"col\">Made</th><th scope=\"col\"></th>\

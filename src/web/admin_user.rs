@@ -62,7 +62,7 @@ pub(super) async fn user_page(
     let Some(row) = rows.first() else {
         return Err(HttpError::NotFound(format!("no user {name:?}")));
     };
-    let now = crate::users::file::now_secs();
+    let now = crate::clock::now_secs();
     let stored = crate::users::file::load(&ctx.app.config.base)
         .ok()
         .and_then(|all| all.into_iter().find(|u| u.name == name));
