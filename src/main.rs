@@ -198,9 +198,7 @@ fn apikey(action: ApikeyAction) -> Result<(), String> {
                 eprintln!("no API keys (make one with `kioku apikey create USER`)");
             }
             for k in keys {
-                let created = chrono::DateTime::from_timestamp(k.created, 0)
-                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                    .unwrap_or_default();
+                let created = kioku::web::html::utc_minute(k.created);
                 println!(
                     "{}  {:<20}  {}  {}",
                     k.id,
@@ -243,9 +241,7 @@ fn cert(action: CertAction) -> Result<(), String> {
                 Some(info) if dir.join("server.pem").exists() => info,
                 _ => certs::issue_leaf(&dir, &sans)?,
             };
-            let expires = chrono::DateTime::from_timestamp(leaf.not_after, 0)
-                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_default();
+            let expires = kioku::web::html::utc_minute(leaf.not_after);
             println!("folder:          {}", dir.display());
             println!("CA SHA-256:      {}", certs::fingerprint(&ca_der));
             println!("server names:    {}", leaf.sans.join(", "));

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::config::{Config, ServeArgs};
 use crate::control::{client, socket_path, status};
-use crate::web::html::{size, time};
+use crate::web::html::{size, time, utc_minute};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -130,10 +130,7 @@ fn render(r: &Value, socket: &str) -> String {
     let cert_text = if let Some(expires) = cert["expires"].as_i64() {
         format!(
             "expires {} (kioku's own; re-issued before then)",
-            time(Some(expires), now)
-                .split(" (")
-                .next()
-                .unwrap_or_default()
+            utc_minute(expires)
         )
     } else if let Some(file) = cert["file"].as_str() {
         format!("your own, {file}")

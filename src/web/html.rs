@@ -112,10 +112,14 @@ pub fn time(secs: Option<i64>, now: i64) -> String {
     let Some(secs) = secs else {
         return "never".into();
     };
-    let when = chrono::DateTime::from_timestamp(secs, 0)
+    format!("{} ({})", utc_minute(secs), ago(now - secs))
+}
+
+/// Unix seconds as `2025-11-30 10:04 UTC` (empty when out of range).
+pub fn utc_minute(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default();
-    format!("{when} ({})", ago(now - secs))
+        .unwrap_or_default()
 }
 
 /// Unix seconds for a table cell: the date and the time (with seconds if
