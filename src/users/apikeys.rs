@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use super::private::{self, Owner};
 
 /// The key file inside the data folder.
 pub const KEYS_FILE: &str = "apikeys.json";
@@ -98,25 +100,12 @@ fn read(path: &Path) -> Result<KeyFile, KeyError> {
 /// Writes the file atomically with mode 0600.
 fn write(base: &Path, file: &KeyFile) -> Result<(), KeyError> {
     let path = base.join(KEYS_FILE);
-    let mut rnd = [0u8; 8];
-    getrandom::fill(&mut rnd).expect("the OS random source works");
-    let tmp = base.join(format!(".kioku-apikeys-{}.tmp", hex::encode(rnd)));
-    let result = (|| {
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        out.write_all(&serde_json::to_vec_pretty(file).expect("keys serialise"))?;
-        out.write_all(b"\n")?;
-        out.sync_all()?;
-        fs::rename(&tmp, &path)?;
-        File::open(base)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(io_err(&path))
+    let json = serde_json::to_vec_pretty(file).expect("keys serialise");
+    // Unlike users.toml, a key file root writes (`sudo kioku apikey create`)
+    // stays root's, and a server running as the data folder's owner then
+    // cannot read it; so does the lock file (see `Lock::take`).
+    private::write(base, KEYS_FILE, "apikeys", &[&json, b"\n"], Owner::Writer)
+        .map_err(io_err(&path))
 }
 
 /// Holds the exclusive lock on the key file while alive.

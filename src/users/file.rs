@@ -11,7 +11,7 @@
 //! and writes the file; it must not know HTTP or who is logged in.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use pbkdf2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use serde::{Deserialize, Serialize};
 
 use super::names::validate_new_name;
+use super::private::{self, same_owner_as, Owner};
 
 /// The users file's name in the data folder.
 pub const FILE: &str = "users.toml";
@@ -254,40 +255,8 @@ fn save(base: &Path, users: &[StoredUser]) -> Result<(), FileError> {
         path: dest.clone(),
         message: format!("cannot write: {e}"),
     })?;
-    let mut suffix = [0u8; 8];
-    getrandom::fill(&mut suffix).expect("the OS random source works");
-    let tmp = base.join(format!(".kioku-users-{}.tmp", hex::encode(suffix)));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        same_owner_as(&file, base)?;
-        file.write_all(HEADER.as_bytes())?;
-        file.write_all(body.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, &dest)?;
-        File::open(base)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written.map_err(io_err(&dest))
-}
-
-/// When root writes (`sudo kioku user add`), the file gets the data
-/// folder's owner, so a server running as that user can still read it.
-fn same_owner_as(file: &File, base: &Path) -> io::Result<()> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Ok(());
-    }
-    let meta = fs::metadata(base)?;
-    if meta.uid() == 0 {
-        return Ok(());
-    }
-    std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()))
+    let parts = [HEADER.as_bytes(), body.as_bytes()];
+    private::write(base, FILE, "users", &parts, Owner::DataFolder).map_err(io_err(&dest))
 }
 
 #[cfg(test)]

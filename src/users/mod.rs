@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod file;
 pub mod names;
+mod private;
 pub mod throttle;
 
 use std::collections::HashMap;

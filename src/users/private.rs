@@ -1,0 +1,67 @@
+//! Writing the files kioku keeps private at the top of the data folder
+//! (`users.toml`, `apikeys.json`): always whole and atomically, with mode
+//! 0600 — a temp file made exclusively (a name `crate::store` removes at
+//! start if a crash leaves it), fsynced, renamed over the old file, the
+//! folder fsynced — so a reader sees the old file or the new one, never
+//! half of one. Callers hold their file's change lock.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+/// Who owns a new file when root writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Owner {
+    /// The writing process (root, under `sudo`).
+    Writer,
+    /// The data folder's owner, so a server running as that user can still
+    /// read the file ([`same_owner_as`]).
+    DataFolder,
+}
+
+/// Replaces `base/<name>` with `parts`, concatenated; `purpose` names the
+/// temp file.
+pub(super) fn write(
+    base: &Path,
+    name: &str,
+    purpose: &str,
+    parts: &[&[u8]],
+    owner: Owner,
+) -> io::Result<()> {
+    let tmp = crate::store::temp_path_in(base, purpose);
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        if owner == Owner::DataFolder {
+            same_owner_as(&file, base)?;
+        }
+        for part in parts {
+            file.write_all(part)?;
+        }
+        file.sync_all()?;
+        fs::rename(&tmp, base.join(name))?;
+        File::open(base)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// When root writes (`sudo kioku user add`), the file gets the data
+/// folder's owner, so a server running as that user can still read it.
+pub(super) fn same_owner_as(file: &File, base: &Path) -> io::Result<()> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let meta = fs::metadata(base)?;
+    if meta.uid() == 0 {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()))
+}
