@@ -24,16 +24,11 @@ use super::{media_dir, names, MediaError};
 pub const JOURNAL_FILE: &str = ".kioku-media-journal";
 const TEMP_SUFFIX: &str = ".tmp";
 
-/// A fresh temp file path in the media folder (`.kioku-<purpose>-<hex>.tmp`;
-/// media names with that prefix are refused, see [`names::RESERVED_PREFIX`]).
+/// A fresh temp file path in the media folder (`.kioku-<purpose>-<hex>.tmp`,
+/// the store's temp names; media names with that prefix are refused, see
+/// [`names::RESERVED_PREFIX`]).
 pub fn temp_path(media: &Path, purpose: &str) -> PathBuf {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("the OS random source works");
-    media.join(format!(
-        "{}{purpose}-{}{TEMP_SUFFIX}",
-        names::RESERVED_PREFIX,
-        hex::encode(bytes)
-    ))
+    crate::store::temp_path_in(media, purpose)
 }
 
 fn is_temp_name(name: &str) -> bool {
@@ -187,6 +182,15 @@ pub(crate) mod tests {
 
     fn sha1(data: &[u8]) -> Vec<u8> {
         Sha1::digest(data).to_vec()
+    }
+
+    #[test]
+    fn temp_names_are_ones_media_sync_refuses_and_start_up_removes() {
+        let tmp = temp_path(Path::new("/m"), "upload");
+        let name = tmp.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with(".kioku-upload-"), "{name}");
+        assert!(is_temp_name(name), "{name}");
+        assert!(names::for_upload(name).is_err(), "{name}");
     }
 
     #[test]
