@@ -12,26 +12,7 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::temp_dir;
-
-fn ip() -> Command {
-    for path in ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"] {
-        if std::path::Path::new(path).is_file() {
-            return Command::new(path);
-        }
-    }
-    panic!("`ip` is not installed; this test needs it (Debian: apt-get install -y iproute2)");
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{ip, run, temp_dir};
 
 /// A network namespace, deleted on drop.
 struct Netns(String);

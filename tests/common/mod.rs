@@ -46,6 +46,28 @@ pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> std::process::Outpu
     child.wait_with_output().unwrap()
 }
 
+/// `ip` (iproute2), wherever it is installed; panics naming the package
+/// without it.
+pub fn ip() -> Command {
+    for path in ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"] {
+        if std::path::Path::new(path).is_file() {
+            return Command::new(path);
+        }
+    }
+    panic!("`ip` is not installed; this test needs it (Debian: apt-get install -y iproute2)");
+}
+
+/// Runs `cmd`, which must succeed; returns its stdout.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `chromium` headless, in a throwaway profile, talking to nobody but the
 /// pages it is sent to.
 pub fn chromium(profile: &std::path::Path) -> Command {

@@ -14,24 +14,7 @@ use std::time::{Duration, Instant};
 
 use mdns_sd::{HostnameResolutionEvent, ResolvedService, ServiceDaemon, ServiceEvent};
 
-pub fn ip() -> Command {
-    for path in ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"] {
-        if Path::new(path).is_file() {
-            return Command::new(path);
-        }
-    }
-    panic!("`ip` is not installed; this test needs it (Debian: apt-get install -y iproute2)");
-}
-
-pub fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+pub use crate::common::{ip, run};
 
 /// One host on the LAN: its namespace and addresses.
 pub struct Host {
