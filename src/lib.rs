@@ -1,13 +1,25 @@
 //! kioku (記憶): a self-hosted Anki sync server for home appliances.
 //!
-//! Layers, each calling only the ones below it: `http` (listeners, routing,
-//! encodings) → `sync` and `media` (the protocol's endpoints) → `store` (per-user owners of
-//! the files) → `collection` (the SQLite collection format). `users` decides
-//! who may log in; `config` resolves the settings; `tls` serves HTTPS; `mdns`
-//! advertises the server on the local network. `backup` keeps snapshots
-//! of collections (through `store`). `api` is the AnkiConnect API. `web`
-//! renders the first-run form and the admin pages; `control` is the local
-//! socket that `kioku status` and `kioku user` use; `cli` holds those commands.
+//! Layers, each calling only the ones below it:
+//!
+//! 1. `http`: the listeners, routing, the sync protocol's encodings, error →
+//!    status, the request log and the setup page (`http::setup`).
+//! 2. What the routes hand requests to: `sync` and `media` (the sync
+//!    protocol's endpoints), `api` (the AnkiConnect API), `web` (the
+//!    first-run form and the admin pages); and `control`, the local socket
+//!    that `kioku status`, `kioku user` and `kioku backup restore` talk to.
+//! 3. `backup` (snapshots of collections, and their restore) and `users`
+//!    (who may log in: configured and stored accounts, host keys, API keys,
+//!    login protection).
+//! 4. `store`: the per-user owners of the files in the data folder.
+//! 5. `collection`: the SQLite collection format, and Anki's rules for
+//!    edits (`collection::edit`) and search (`collection::search`).
+//!
+//! Beside them: `config` resolves the settings; `tls` serves HTTPS and keeps
+//! its certificate; `mdns` advertises the server on the local network;
+//! `clock` reads the time. The commands other than `serve`: `cli` (`kioku
+//! user`, `kioku status`), `backup::cli` (`kioku backup`), and `kioku cert`
+//! and `kioku apikey` in main.rs.
 
 pub mod api;
 pub mod backup;

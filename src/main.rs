@@ -1,4 +1,6 @@
-//! The `kioku` command line. Only argument handling and start-up live here.
+//! The `kioku` command line: argument handling, the start-up of `serve`,
+//! and the small `kioku cert` and `kioku apikey` commands. `kioku user` and
+//! `kioku status` live in `kioku::cli`, `kioku backup` in `kioku::backup::cli`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -1,9 +1,11 @@
-//! HTTP: the listener, connection handling with graceful shutdown, routing
-//! (`routes`), the protocol's encodings (`encoding`), error → status mapping
-//! (`error`) and the per-request log line (`log`).
+//! HTTP: the listeners (plain, HTTPS, the AnkiConnect API's own port),
+//! connection handling with graceful shutdown, routing (`routes`), the sync
+//! protocol's encodings (`encoding`), error → status mapping (`error`), the
+//! per-request log line (`log`), who a request comes from (`peer`) and the
+//! setup page (`setup`).
 //!
 //! This layer frames and unframes; the meaning of each request lives in
-//! [`crate::sync`].
+//! [`crate::sync`], [`crate::media`], [`crate::api`] and [`crate::web`].
 
 pub mod encoding;
 pub mod error;

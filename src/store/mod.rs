@@ -8,6 +8,11 @@
 //! placement (temp files, atomic replacement, stale-file clean-up); it must not
 //! know HTTP or the sync protocol's wire formats.
 //!
+//! Beside the slots: `session` (the state of a normal sync in progress),
+//! `snapshot` (consistent copies for `crate::backup`), `lock` (the data
+//! folder's lock, [`BaseLock`]) and `usage` (sizes and last changes, and
+//! deleting a user's data).
+//!
 //! Consistency of full downloads: a download streams the collection file
 //! through a file handle after the lock is released. While such a stream is
 //! open the file is *pinned*: kioku never checkpoints the WAL into it

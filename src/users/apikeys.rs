@@ -3,7 +3,7 @@
 //! Stored in `<base>/apikeys.json` (mode 0600, replaced atomically: temp
 //! file, fsync, rename; changes serialised by a lock on
 //! `<base>/apikeys.lock`). Only the SHA-256 of each key is kept — keys are
-//! 160 random bits, so a fast hash is enough — with an id (for `list` and
+//! about 165 random bits, so a fast hash is enough — with an id (for `list` and
 //! `revoke`), the user, the creation time and an optional label. The key
 //! itself is shown once, when it is made. Removing a user revokes the
 //! user's keys ([`revoke_user`]). A running server notices a

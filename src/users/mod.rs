@@ -3,7 +3,8 @@
 //! ([`file`], `<base>/users.toml`), their password checks and host keys;
 //! [`accounts`] keeps the current set and reloads it when the file changes;
 //! [`throttle`] slows down and locks out password guessing; [`names`] says
-//! which names can be user names.
+//! which names can be user names; [`apikeys`] keeps the AnkiConnect API keys
+//! (`<base>/apikeys.json`); `private` writes both files atomically.
 //!
 //! Host keys of configured users are derived exactly as the official server
 //! derives them (hex SHA-1 of `name:secret` as configured), so clients logged
