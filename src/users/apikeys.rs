@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::private::{self, Owner};
+use super::private;
 
 /// The key file inside the data folder.
 pub const KEYS_FILE: &str = "apikeys.json";
@@ -101,11 +101,10 @@ fn read(path: &Path) -> Result<KeyFile, KeyError> {
 fn write(base: &Path, file: &KeyFile) -> Result<(), KeyError> {
     let path = base.join(KEYS_FILE);
     let json = serde_json::to_vec_pretty(file).expect("keys serialise");
-    // Unlike users.toml, a key file root writes (`sudo kioku apikey create`)
-    // stays root's, and a server running as the data folder's owner then
-    // cannot read it; so does the lock file (see `Lock::take`).
-    private::write(base, KEYS_FILE, "apikeys", &[&json, b"\n"], Owner::Writer)
-        .map_err(io_err(&path))
+    // As with users.toml, a key file root writes (`sudo kioku apikey create`
+    // on the appliance) is given to the data folder's owner, so a server
+    // running as that user can still read it (the lock file too).
+    private::write(base, KEYS_FILE, "apikeys", &[&json, b"\n"]).map_err(io_err(&path))
 }
 
 /// Holds the exclusive lock on the key file while alive.
@@ -124,6 +123,7 @@ impl Lock {
             .mode(0o600)
             .open(&path)
             .map_err(io_err(&path))?;
+        private::same_owner_as(&file, base).map_err(io_err(&path))?;
         // SAFETY: flock on a file descriptor we own; released on close.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
             return Err(io_err(&path)(io::Error::last_os_error()));
@@ -310,6 +310,25 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("kioku-keys-{}", hex::encode(b)));
         fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn keys_written_by_root_belong_to_the_data_folders_owner() {
+        // `sudo kioku apikey create` on the appliance: the server runs as the
+        // data folder's owner and must still read the file and take the lock.
+        // SAFETY: geteuid has no preconditions.
+        assert_eq!(
+            unsafe { libc::geteuid() },
+            0,
+            "this test needs root (the test suite runs as root, as CI does)"
+        );
+        let dir = base();
+        std::os::unix::fs::chown(&dir, Some(4242), Some(4243)).unwrap();
+        create(&dir, "alice", None).unwrap();
+        for name in [KEYS_FILE, LOCK_FILE] {
+            let meta = fs::metadata(dir.join(name)).unwrap();
+            assert_eq!((meta.uid(), meta.gid()), (4242, 4243), "{name}");
+        }
     }
 
     #[test]

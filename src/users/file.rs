@@ -20,7 +20,7 @@ use pbkdf2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use serde::{Deserialize, Serialize};
 
 use super::names::validate_new_name;
-use super::private::{self, same_owner_as, Owner};
+use super::private::{self, same_owner_as};
 
 /// The users file's name in the data folder.
 pub const FILE: &str = "users.toml";
@@ -256,7 +256,7 @@ fn save(base: &Path, users: &[StoredUser]) -> Result<(), FileError> {
         message: format!("cannot write: {e}"),
     })?;
     let parts = [HEADER.as_bytes(), body.as_bytes()];
-    private::write(base, FILE, "users", &parts, Owner::DataFolder).map_err(io_err(&dest))
+    private::write(base, FILE, "users", &parts).map_err(io_err(&dest))
 }
 
 #[cfg(test)]

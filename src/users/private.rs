@@ -10,25 +10,10 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-/// Who owns a new file when root writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Owner {
-    /// The writing process (root, under `sudo`).
-    Writer,
-    /// The data folder's owner, so a server running as that user can still
-    /// read the file ([`same_owner_as`]).
-    DataFolder,
-}
-
 /// Replaces `base/<name>` with `parts`, concatenated; `purpose` names the
-/// temp file.
-pub(super) fn write(
-    base: &Path,
-    name: &str,
-    purpose: &str,
-    parts: &[&[u8]],
-    owner: Owner,
-) -> io::Result<()> {
+/// temp file. When root writes, the file gets the data folder's owner, so a
+/// server running as that user can still read it ([`same_owner_as`]).
+pub(super) fn write(base: &Path, name: &str, purpose: &str, parts: &[&[u8]]) -> io::Result<()> {
     let tmp = crate::store::temp_path_in(base, purpose);
     let written = (|| {
         let mut file = OpenOptions::new()
@@ -36,9 +21,7 @@ pub(super) fn write(
             .write(true)
             .mode(0o600)
             .open(&tmp)?;
-        if owner == Owner::DataFolder {
-            same_owner_as(&file, base)?;
-        }
+        same_owner_as(&file, base)?;
         for part in parts {
             file.write_all(part)?;
         }
