@@ -9,6 +9,7 @@ pub mod collection;
 pub mod config;
 pub mod http;
 pub mod media;
+pub mod notify;
 pub mod store;
 pub mod sync;
 pub mod tls;

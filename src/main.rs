@@ -201,6 +201,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "kioku is listening; point Anki at {} (setup page at /)",
             urls.join(" or ")
         );
+        // systemd (Type=notify): ready now that the listeners are bound.
+        let notifier = kioku::notify::Notifier::from_env();
+        notifier.ready(&format!("listening on {}", urls.join(" ")));
+        let _watchdog = notifier.spawn_watchdog();
         let app = Arc::new(App {
             config,
             users: Arc::new(users),
@@ -208,7 +212,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             started: Instant::now(),
             tls,
         });
-        http::serve(app, plain, secure, shutdown_signal()).await;
+        let shutdown = async {
+            shutdown_signal().await;
+            notifier.stopping();
+        };
+        http::serve(app, plain, secure, shutdown).await;
         tracing::info!("stopped");
         Ok(())
     })
