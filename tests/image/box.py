@@ -40,6 +40,7 @@ echo "firstboot-active $(systemctl is-active kioku-firstboot.service)"
 pid=$(systemctl show -p MainPID --value kioku.service)
 echo "kioku-pid $pid"
 echo "kioku-uid-expected $(id -u kioku)"
+systemctl show -p NRestarts -p WatchdogUSec -p WatchdogTimestampMonotonic -p ActiveEnterTimestampMonotonic -p StatusText kioku.service
 if [ -n "$pid" ] && [ "$pid" != 0 ]; then
     grep -E '^(Uid|VmRSS|VmHWM|CapEff|CapAmb|NoNewPrivs|Seccomp):' "/proc/$pid/status"
 fi
@@ -99,7 +100,7 @@ class Report:
 
     def value(self, key: str) -> str:
         for line in self.lines:
-            if line.startswith(key + " ") or line.startswith(key + ":"):
+            if line.startswith(key + " ") or line.startswith(key + ":") or line.startswith(key + "="):
                 return line[len(key) + 1 :].strip()
         raise BoxError(f"no {key!r} in the report:\n{self.text()}")
 

@@ -12,9 +12,11 @@ order and share one box:
   power cut: qemu killed while kioku idles; an authorized_keys file is put on
     the boot partition.
   boot 2: normal syncs only (no full sync); SSH with the key, never with a
-    password; kioku-update: bad checksum refused, a broken release rolled
-    back, a good one installed, --rollback; a clean power-off over SSH; a
-    kioku.toml kioku must refuse is put on the boot partition.
+    password; kioku has pinged the watchdog and never restarted;
+    kioku-update: bad checksum refused, a broken release rolled back, a good
+    one installed, --rollback; a frozen kioku (SIGSTOP) is restarted by the
+    watchdog; a clean power-off over SSH; a kioku.toml kioku must refuse is
+    put on the boot partition.
   boot 3: normal syncs only; the refused file changed nothing and is
     reported on the boot partition.
 
@@ -105,6 +107,10 @@ def run():
     r.summary()
 
 
+def strip_escapes(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -164,6 +170,12 @@ def test_kioku_runs_sandboxed_as_its_own_user(run):
     assert r.value("NoNewPrivs") == "1", r.text()
     assert r.value("Seccomp") == "2", r.text()  # a seccomp filter is in force
     assert int(r.value("CapEff"), 16) == CAP_NET_BIND_SERVICE, r.text()
+    # Type=notify: ready with a status line; the watchdog (30 s) has been
+    # pinged; no restart so far.
+    assert r.value("StatusText").startswith("listening on http://0.0.0.0:80/"), r.text()
+    assert r.value("WatchdogUSec") == "30s", r.text()
+    assert int(r.value("WatchdogTimestampMonotonic")) > 0, r.text()
+    assert r.value("NRestarts") == "0", r.text()
     exposure = r.exposure()
     run.figures["systemd-analyze security kioku (exposure)"] = f"{exposure} (limit {run.max_exposure})"
     assert exposure <= run.max_exposure, r.text()
@@ -245,6 +257,11 @@ def test_power_cut_while_idle_then_boot_with_ssh_opted_in(run):
     box.boot()
     took = box.wait_ready(run.boot_limit)
     run.figures["boot after a power cut: qemu start to kioku ready (s)"] = f"{took:.1f}"
+    # The initramfs checked the root file system (replaying its journal),
+    # systemd the others.
+    serial = strip_escapes(box.serial())
+    assert "Will now check root file system" in serial and "RASPIROOT: clean" in serial, serial[-4000:]
+    assert re.search(r"Finished systemd-fsck@.*KIOKUDATA", serial), serial[-4000:]
     relogin(run)
     sync_both_normally(run, "after the power cut")
     a, b = run.device("A"), run.device("B")
@@ -271,10 +288,20 @@ def test_ssh_works_with_the_key_and_never_with_a_password(run):
     ]
     refused = subprocess.run(password_only, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0 and "Permission denied" in refused.stderr, refused.stderr
-    report = box.ssh(run.key, "/usr/local/sbin/kioku-test-report")
-    r = parse_report(report.stdout)
+    r = parse_report(box.ssh(run.key, "/usr/local/sbin/kioku-test-report").stdout)
+    active_for = float(r.value("uptime")) - int(r.value("ActiveEnterTimestampMonotonic")) / 1e6
+    if active_for < 40:  # let at least two watchdog periods pass
+        time.sleep(40 - active_for)
+        r = parse_report(box.ssh(run.key, "/usr/local/sbin/kioku-test-report").stdout)
     run.reports.append("== boot 2, after the syncs (over SSH)\n" + r.text())
     assert 22 in r.listening_ports(), r.text()
+    # Minutes of syncs later: kioku never restarted, and it has pinged the
+    # watchdog (every 15 s) since it became ready.
+    assert r.value("NRestarts") == "0", r.text()
+    active_for = float(r.value("uptime")) - int(r.value("ActiveEnterTimestampMonotonic")) / 1e6
+    assert active_for > 35, f"kioku has been up only {active_for:.0f} s\n{r.text()}"
+    pinged = int(r.value("WatchdogTimestampMonotonic")) - int(r.value("ActiveEnterTimestampMonotonic"))
+    assert pinged > 10e6, f"no watchdog ping since kioku became ready\n{r.text()}"
     run.figures["kioku RSS after the syncs (KiB)"] = r.value("VmRSS").split()[0]
     run.figures["kioku peak RSS (VmHWM, KiB)"] = r.value("VmHWM").split()[0]
 
@@ -342,6 +369,29 @@ def test_kioku_update_checks_rolls_back_and_installs(run):
         server.shutdown()
     relogin(run)
     sync_both_normally(run, "after kioku-update --rollback")
+
+
+def test_a_hung_kioku_is_restarted_by_the_watchdog(run):
+    box = run.box
+    show = "systemctl show -p MainPID -p NRestarts --value kioku.service"
+    before = box.ssh(run.key, show).stdout.split()
+    assert len(before) == 2 and before[0] != "0", before
+    # Frozen: no more watchdog pings. systemd aborts it after WatchdogSec (30 s),
+    # kills it after TimeoutStopSec (30 s), starts it again after RestartSec.
+    assert box.ssh(run.key, f"kill -STOP {before[0]}").returncode == 0
+    deadline = time.monotonic() + 150
+    after = before
+    while time.monotonic() < deadline:
+        time.sleep(5)
+        after = box.ssh(run.key, show + "; systemctl is-active kioku.service").stdout.split()
+        if len(after) == 3 and after[0] not in ("0", before[0]) and after[2] == "active":
+            break
+    assert len(after) == 3 and after[0] != before[0] and after[2] == "active", (before, after)
+    assert int(after[1]) == int(before[1]) + 1, (before, after)
+    journal = box.ssh(run.key, "journalctl -b -u kioku.service --no-pager -o cat").stdout
+    assert "Watchdog timeout" in journal, journal[-3000:]
+    relogin(run)
+    sync_both_normally(run, "after the watchdog restarted kioku")
 
 
 def test_clean_power_off_over_ssh(run):
