@@ -15,8 +15,9 @@ order and share one box:
     password; kioku has pinged the watchdog and never restarted;
     kioku-update: bad checksum refused, a broken release rolled back, a good
     one installed, --rollback; a frozen kioku (SIGSTOP) is restarted by the
-    watchdog; a clean power-off over SSH; a kioku.toml kioku must refuse is
-    put on the boot partition.
+    watchdog; scripts/uninstall keeps the data and scripts/install brings
+    kioku back; a clean power-off over SSH; a kioku.toml kioku must refuse
+    is put on the boot partition.
   boot 3: normal syncs only; the refused file changed nothing and is
     reported on the boot partition.
 
@@ -392,6 +393,31 @@ def test_a_hung_kioku_is_restarted_by_the_watchdog(run):
     assert "Watchdog timeout" in journal, journal[-3000:]
     relogin(run)
     sync_both_normally(run, "after the watchdog restarted kioku")
+
+
+def test_uninstall_keeps_the_data_and_install_brings_kioku_back(run):
+    """scripts/uninstall and scripts/install on a real systemd machine (the box)."""
+    box = run.box
+    repo = Path(__file__).resolve().parents[2]
+    files = ["Cargo.toml", "scripts/install", "scripts/uninstall", "systemd"]
+    tar = subprocess.run(["tar", "-C", str(repo), "-cf", "-", *files], capture_output=True, check=True)
+    copy = subprocess.run(
+        box.ssh_argv(run.key) + ["rm -rf /root/kioku && mkdir /root/kioku && tar -C /root/kioku -xf - "
+                                 "&& cp /usr/local/bin/kioku /root/kioku/kioku-binary"],
+        input=tar.stdout, capture_output=True, timeout=120,
+    )
+    assert copy.returncode == 0, copy.stderr
+    out = box.ssh(run.key, "cd /root/kioku && scripts/uninstall")
+    assert out.returncode == 0 and "data and settings stay" in out.stdout, out.stdout + out.stderr
+    gone = box.ssh(run.key, "ls /usr/local/bin/kioku; systemctl is-active kioku.service; ls /var/lib/kioku/data")
+    assert "No such file" in gone.stderr and "inactive" in gone.stdout and "alice" in gone.stdout, gone
+    with pytest.raises(requests.RequestException):
+        requests.get(box.http + "health", timeout=10)
+    out = box.ssh(run.key, "cd /root/kioku && scripts/install --binary /root/kioku/kioku-binary --appliance")
+    assert out.returncode == 0 and "kioku is running" in out.stdout, out.stdout + out.stderr
+    assert requests.get(box.http + "health", timeout=30).status_code == 200
+    relogin(run)
+    sync_both_normally(run, "after scripts/uninstall and scripts/install")
 
 
 def test_clean_power_off_over_ssh(run):
