@@ -31,6 +31,7 @@ pub mod control;
 pub mod http;
 pub mod mdns;
 pub mod media;
+pub mod notify;
 pub mod store;
 pub mod sync;
 pub mod tls;

@@ -400,6 +400,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             https: port(&secure),
         };
         let mdns = kioku::mdns::Mdns::start(&config, ports, tls.clone());
+        // systemd (Type=notify): ready now that the listeners are bound.
+        let notifier = kioku::notify::Notifier::from_env();
+        notifier.ready(&format!("listening on {}", urls.join(" ")));
+        let _watchdog = notifier.spawn_watchdog();
         let app = Arc::new(App {
             api,
             config,
@@ -424,6 +428,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let withdraw = mdns.clone();
         let shutdown = async move {
             shutdown_signal().await;
+            notifier.stopping();
             // Goodbyes first, so clients stop picking this server.
             withdraw.withdraw();
         };
