@@ -12,10 +12,9 @@
 //! need no restart. This module must not know HTTP.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -107,29 +106,9 @@ fn write(base: &Path, file: &KeyFile) -> Result<(), KeyError> {
     private::write(base, KEYS_FILE, "apikeys", &[&json, b"\n"]).map_err(io_err(&path))
 }
 
-/// Holds the exclusive lock on the key file while alive.
-struct Lock {
-    _file: File,
-}
-
-impl Lock {
-    fn take(base: &Path) -> Result<Lock, KeyError> {
-        fs::create_dir_all(base).map_err(io_err(base))?;
-        let path = base.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        private::same_owner_as(&file, base).map_err(io_err(&path))?;
-        // SAFETY: flock on a file descriptor we own; released on close.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(io_err(&path)(io::Error::last_os_error()));
-        }
-        Ok(Lock { _file: file })
-    }
+/// The key file's change lock.
+fn lock(base: &Path) -> Result<private::ChangeLock, KeyError> {
+    private::ChangeLock::take(base, LOCK_FILE).map_err(io_err(&base.join(LOCK_FILE)))
 }
 
 fn random_from(alphabet: &[u8], len: usize) -> String {
@@ -156,7 +135,7 @@ pub fn create(
     label: Option<&str>,
 ) -> Result<(String, KeyEntry), KeyError> {
     super::validate_name(user)?;
-    let _lock = Lock::take(base)?;
+    let _lock = lock(base)?;
     let path = base.join(KEYS_FILE);
     let mut file = read(&path)?;
     let key = random_from(KEY_ALPHABET, KEY_LEN);
@@ -216,7 +195,7 @@ pub fn revoke_user(base: &Path, user: &str) -> Result<Vec<KeyEntry>, KeyError> {
 /// Removes the keys `gone` selects, under the lock; the file is rewritten
 /// only when something was removed.
 fn remove_where(base: &Path, gone: impl Fn(&KeyEntry) -> bool) -> Result<Vec<KeyEntry>, KeyError> {
-    let _lock = Lock::take(base)?;
+    let _lock = lock(base)?;
     let mut file = read(&base.join(KEYS_FILE))?;
     let (removed, kept): (Vec<KeyEntry>, Vec<KeyEntry>) = file.keys.into_iter().partition(gone);
     file.keys = kept;

@@ -10,17 +10,16 @@
 //! running server) never lose each other's change. This module only reads
 //! and writes the file; it must not know HTTP or who is logged in.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use pbkdf2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use serde::{Deserialize, Serialize};
 
 use super::names::validate_new_name;
-use super::private::{self, same_owner_as};
+use super::private;
 
 /// The users file's name in the data folder.
 pub const FILE: &str = "users.toml";
@@ -34,9 +33,6 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest password kioku accepts (PBKDF2 hashes any length; this keeps a
 /// login request small).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
-/// How long a change waits for another writer to finish.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
-
 const HEADER: &str = "# kioku users: written by `kioku user …`, the first-run form and the\n\
 # admin page. Passwords are PBKDF2 PHC strings, as the official server's\n\
 # PASSWORDS_HASHED. A running kioku reloads this file when it changes.\n\n";
@@ -190,44 +186,15 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
-/// An exclusive lock on the users file; released when its file closes.
-struct Lock {
-    _file: File,
-}
-
-impl Lock {
-    fn take(base: &Path) -> Result<Lock, FileError> {
-        let path = base.join(LOCK);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        same_owner_as(&file, base).map_err(io_err(&path))?;
-        let deadline = Instant::now() + LOCK_WAIT;
-        loop {
-            use std::os::fd::AsRawFd;
-            // SAFETY: flock on a file descriptor we own; no memory involved.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
-                return Ok(Lock { _file: file });
-            }
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-                return Err(io_err(&path)(err));
-            }
-            if Instant::now() > deadline {
-                return Err(FileError::Refused(format!(
-                    "{} is locked by another kioku process for more than {} s",
-                    path.display(),
-                    LOCK_WAIT.as_secs()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(20));
+/// The users file's change lock.
+fn lock(base: &Path) -> Result<private::ChangeLock, FileError> {
+    private::ChangeLock::take(base, LOCK).map_err(|e| {
+        if e.kind() == io::ErrorKind::TimedOut {
+            FileError::Refused(e.to_string())
+        } else {
+            io_err(&base.join(LOCK))(e)
         }
-    }
+    })
 }
 
 /// Changes the stored accounts: under the lock, reads the file, lets `f`
@@ -238,7 +205,7 @@ pub fn update<R>(
     f: impl FnOnce(&mut Vec<StoredUser>) -> Result<R, FileError>,
 ) -> Result<R, FileError> {
     fs::create_dir_all(base).map_err(io_err(base))?;
-    let _lock = Lock::take(base)?;
+    let _lock = lock(base)?;
     let mut users = load(base)?;
     let out = f(&mut users)?;
     save(base, &users)?;

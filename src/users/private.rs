@@ -9,6 +9,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Replaces `base/<name>` with `parts`, concatenated; `purpose` names the
 /// temp file. When root writes, the file gets the data folder's owner, so a
@@ -47,4 +48,55 @@ pub(super) fn same_owner_as(file: &File, base: &Path) -> io::Result<()> {
         return Ok(());
     }
     std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()))
+}
+
+/// How long a change waits for another kioku process's change of the same
+/// file (a CLI command and the server, say) before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// The exclusive change lock of one private file: `base/<name>`, a lock file
+/// beside it (owned like the file, see [`same_owner_as`]). Released when
+/// dropped.
+pub(super) struct ChangeLock {
+    _file: File,
+}
+
+impl ChangeLock {
+    /// Takes the lock, waiting up to 10 s for another holder; after that an
+    /// error of kind `TimedOut` that names the file.
+    pub(super) fn take(base: &Path, name: &str) -> io::Result<ChangeLock> {
+        use std::os::fd::AsRawFd;
+        fs::create_dir_all(base)?;
+        let path = base.join(name);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)?;
+        same_owner_as(&file, base)?;
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            // SAFETY: flock on a file descriptor we own; no memory involved.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                return Ok(ChangeLock { _file: file });
+            }
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                return Err(err);
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "{} is locked by another kioku process for more than {} s",
+                        path.display(),
+                        LOCK_WAIT.as_secs()
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
