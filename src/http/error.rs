@@ -116,9 +116,35 @@ impl HttpError {
     }
 }
 
+/// The status of a failed account change on a web page: the person's
+/// mistake (a taken name, a bad password, an unknown user) is 400; a users
+/// file kioku cannot read or write, or keys it could not revoke, is 500.
+pub fn account_status(e: &crate::users::UsersError) -> StatusCode {
+    use crate::users::{file::FileError, UsersError};
+    match e {
+        UsersError::BadUser { .. } | UsersError::File(FileError::Refused(_)) => {
+            StatusCode::BAD_REQUEST
+        }
+        UsersError::File(FileError::Io { .. } | FileError::Invalid { .. })
+        | UsersError::KeysNotRevoked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_mistakes_are_400_and_file_trouble_is_500() {
+        use crate::users::{file::FileError, UsersError};
+        let refused = UsersError::File(FileError::Refused("taken".into()));
+        assert_eq!(account_status(&refused), StatusCode::BAD_REQUEST);
+        let io = UsersError::File(FileError::Io {
+            path: "users.toml".into(),
+            source: std::io::Error::other("disk"),
+        });
+        assert_eq!(account_status(&io), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 
     #[test]
     fn statuses_match_what_the_client_understands() {

@@ -492,7 +492,8 @@ async fn add_user(ctx: &mut Ctx<'_>, req: Request<Incoming>) -> Result<Reply, Ht
         Err(e) => {
             ctx.log.error = Some(e.to_string());
             let msg = Some((false, format!("Not added: {e}")));
-            overview(ctx, &auth.session, msg, StatusCode::BAD_REQUEST).await
+            let status = crate::http::error::account_status(&e);
+            overview(ctx, &auth.session, msg, status).await
         }
     }
 }

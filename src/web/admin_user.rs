@@ -221,10 +221,11 @@ pub async fn action(
         Err(e) => {
             ctx.log.error = Some(e.to_string());
             let msg = Some((false, e.to_string()));
+            let status = crate::http::error::account_status(&e);
             if ctx.app.users().get(name).is_some() {
-                user_page(ctx, &auth.session, name, msg, StatusCode::BAD_REQUEST, None).await
+                user_page(ctx, &auth.session, name, msg, status, None).await
             } else {
-                overview(ctx, &auth.session, msg, StatusCode::BAD_REQUEST).await
+                overview(ctx, &auth.session, msg, status).await
             }
         }
     }

@@ -273,13 +273,8 @@ pub async fn post(
             return Ok(closed(ctx));
         }
         ctx.log.error = Some(e.to_string());
-        return Ok(form_page(
-            ctx,
-            t,
-            StatusCode::BAD_REQUEST,
-            &e.to_string(),
-            &name,
-        ));
+        let status = crate::http::error::account_status(&e);
+        return Ok(form_page(ctx, t, status, &e.to_string(), &name));
     }
     tracing::info!(user = %name, client = %ctx.ip, "first account created (admin) with the first-run form");
     let body = format!(
