@@ -110,20 +110,29 @@ fn err(what: &str, e: impl std::fmt::Display) -> String {
     format!("{what}: {e}")
 }
 
-/// Writes `bytes` to `path` atomically, with mode 0600 when `secret`.
+/// Writes `bytes` to `path` atomically, with mode 0600 when `secret`: a
+/// temp file kioku removes at start if a crash leaves it, fsynced, renamed
+/// over `path`, the folder fsynced (`store::install_file`).
 pub fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("kioku-tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    opts.mode(if secret { 0o600 } else { 0o644 });
-    let mut f = opts
-        .open(&tmp)
-        .map_err(|e| err(&format!("cannot write {}", tmp.display()), e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| err(&format!("cannot write {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| err(&format!("cannot write {}", path.display()), e))
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = crate::store::temp_path_in(dir, "tls");
+    let written = (|| -> Result<(), String> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(if secret { 0o600 } else { 0o644 })
+            .open(&tmp)
+            .map_err(|e| err(&format!("cannot write {}", tmp.display()), e))?;
+        f.write_all(bytes)
+            .map_err(|e| err(&format!("cannot write {}", tmp.display()), e))?;
+        crate::store::install_file(&tmp, path)
+            .map_err(|e| err(&format!("cannot write {}", path.display()), e))
+    })();
+    if written.is_err() {
+        crate::store::remove_quietly(&tmp);
+    }
+    written
 }
 
 fn day(offset: i64) -> NaiveDate {
