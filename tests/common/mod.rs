@@ -22,12 +22,25 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// A loopback port nothing listens on, never handed out before in this test
+/// process: the kernel may give a closed port again at once, and two tests
+/// running in parallel would then start their servers on the same port (one
+/// fails to bind, and its test talks to the other's server).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..1000 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no loopback port left that this test process has not used");
 }
 
 pub fn kioku() -> Command {

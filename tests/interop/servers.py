@@ -26,11 +26,21 @@ START_TIMEOUT_SECS = 20.0
 STOP_TIMEOUT_SECS = 15.0
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that is free right now and was not handed out
+    before in this process (the kernel may give a just-closed port again, and
+    two servers would then be started on one port)."""
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
+    raise ServerError("no loopback port left that this test run has not used")
 
 
 def kioku_bin() -> str:
