@@ -1,6 +1,8 @@
 //! The `kioku` command line: argument handling, the start-up of `serve`,
-//! and the small `kioku cert` and `kioku apikey` commands. `kioku user` and
-//! `kioku status` live in `kioku::cli`, `kioku backup` in `kioku::backup::cli`.
+//! and the small `kioku cert` and `kioku apikey` commands. `kioku user`,
+//! `kioku status` and `kioku config` live in `kioku::cli` (which also loads
+//! the settings of every command but `serve`), `kioku backup` in
+//! `kioku::backup::cli`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -33,7 +33,10 @@ pub fn run(file: &Path, args: &ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     for (names, what) in [
         (&done.added, "added"),
-        (&done.changed, "new password (its devices must log in again)"),
+        (
+            &done.changed,
+            "new password (its devices must log in again)",
+        ),
         (&done.unchanged, "unchanged (same password)"),
     ] {
         for name in names {
@@ -129,7 +132,10 @@ mod tests {
     fn the_users_key_goes_with_all_its_lines_and_the_rest_stays() {
         let text = "# my box\nport = 80\nusers = [\n  \"alice:a long password\", # me\n  \"bob:x\",\n] # two\nlog = \"info\"\n";
         let new = without_users_key(text).unwrap().unwrap();
-        assert!(new.starts_with("# my box\nport = 80\n# users: moved into the users file"), "{new}");
+        assert!(
+            new.starts_with("# my box\nport = 80\n# users: moved into the users file"),
+            "{new}"
+        );
         assert!(new.ends_with("\nlog = \"info\"\n"), "{new}");
         assert!(!new.contains("alice") && !new.contains("bob"), "{new}");
         let one_line = "users = [\"a:b\"]";

@@ -76,8 +76,14 @@ mod tests {
             ..Default::default()
         };
         let text = summary(&Config::load_with(&args, &|_| None).unwrap());
-        assert!(text.contains(&format!("settings file:    {}", file.display())), "{text}");
-        assert!(text.contains("http 0.0.0.0:80, https 0.0.0.0:443, AnkiConnect 0.0.0.0:8765"), "{text}");
+        assert!(
+            text.contains(&format!("settings file:    {}", file.display())),
+            "{text}"
+        );
+        assert!(
+            text.contains("http 0.0.0.0:80, https 0.0.0.0:443, AnkiConnect 0.0.0.0:8765"),
+            "{text}"
+        );
         assert!(text.contains("configured users: 1 (alice)"), "{text}");
         assert!(text.ends_with("ok\n"), "{text}");
     }

@@ -383,7 +383,10 @@ fn a_default_file_that_cannot_be_read_is_an_error_that_says_what_to_do() {
     let err = Config::load_from(&ServeArgs::default(), &env_of(&[]), Some(&default))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("kioku.toml") && err.contains("--config"), "{err}");
+    assert!(
+        err.contains("kioku.toml") && err.contains("--config"),
+        "{err}"
+    );
 }
 
 fn tempdir() -> PathBuf {
