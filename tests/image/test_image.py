@@ -484,12 +484,14 @@ ip link set kv0 up
 ip -n kpeer addr add 10.77.0.2/24 dev kv1
 ip -n kpeer link set kv1 up
 ip -n kpeer link set lo up
-# The box's kioku looks at its interfaces every 5 s.
+# The box's kioku looks at its interfaces every 5 s, then probes kv0 for
+# its name and announces it there; a newcomer probing at the same moment
+# could win the tie-break (RFC 6762 8.2) and rename the box on kv0.
 for i in $(seq 20); do
-    kioku status --json | tr -d '
-' | grep -q '"name": "kv0"' && break
+    kioku status --json | tr -d '\n' | grep -q '"name": "kv0"' && break
     sleep 1
 done
+sleep 5
 mkdir -p /tmp/kpeer
 KIOKU_CONFIG= ip netns exec kpeer kioku serve --base /tmp/kpeer --port 8081 --tls-port 8444     --no-ankiconnect > /tmp/kpeer/log 2>&1 &
 peer=$!
@@ -498,8 +500,7 @@ for i in $(seq 30); do
     sleep 1
 done
 cat /tmp/kpeer/log
-echo "BOX-STATUS $(kioku status --json | tr -d '
-')"
+echo "BOX-STATUS $(kioku status --json | tr -d '\n')"
 """
     out = box.ssh(run.key, script, timeout=180)
     assert out.returncode == 0, out.stdout + out.stderr
