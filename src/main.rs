@@ -1,6 +1,8 @@
 //! The `kioku` command line: argument handling, the start-up of `serve`,
-//! and the small `kioku cert` and `kioku apikey` commands. `kioku user` and
-//! `kioku status` live in `kioku::cli`, `kioku backup` in `kioku::backup::cli`.
+//! and the small `kioku cert` and `kioku apikey` commands. `kioku user`,
+//! `kioku status` and `kioku config` live in `kioku::cli` (which also loads
+//! the settings of every command but `serve`), `kioku backup` in
+//! `kioku::backup::cli`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -62,6 +64,11 @@ enum Command {
     /// Show the running server's listeners, users, sizes, last syncs and
     /// certificate (or, when none runs, what the data folder tells).
     Status(kioku::cli::status::StatusArgs),
+    /// Check the settings as `serve` reads them (without starting anything).
+    Config {
+        #[command(subcommand)]
+        action: kioku::cli::settings::ConfigAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -137,6 +144,7 @@ fn main() -> ExitCode {
         Command::Apikey { action } => exit(apikey(action)),
         Command::User { action } => exit(kioku::cli::users::run(action)),
         Command::Status(args) => exit(kioku::cli::status::run(args)),
+        Command::Config { action } => exit(kioku::cli::settings::run(action)),
     }
 }
 
@@ -155,7 +163,7 @@ fn backup(action: BackupAction) -> Result<String, String> {
     use kioku::backup::cli;
     match action {
         BackupAction::List { name, args } => {
-            let config = Config::load_without_users(&args).map_err(|e| e.to_string())?;
+            let config = kioku::cli::load(&args)?;
             cli::list_text(&config.base, name.as_deref())
         }
         BackupAction::Restore {
@@ -163,7 +171,7 @@ fn backup(action: BackupAction) -> Result<String, String> {
             snapshot,
             args,
         } => {
-            let config = Config::load_without_users(&args).map_err(|e| e.to_string())?;
+            let config = kioku::cli::load(&args)?;
             init_logging(&config.log)?;
             cli::restore_cli(&config, &name, &snapshot)
         }
@@ -176,7 +184,7 @@ fn apikey(action: ApikeyAction) -> Result<(), String> {
         ApikeyAction::Create { args, .. } | ApikeyAction::Revoke { args, .. } => args,
         ApikeyAction::List(args) => args,
     };
-    let config = Config::load_without_users(args).map_err(|e| e.to_string())?;
+    let config = kioku::cli::load(args)?;
     let base = &config.base;
     match &action {
         ApikeyAction::Create { name, label, .. } => {
@@ -226,7 +234,7 @@ fn cert(action: CertAction) -> Result<(), String> {
             args.clone()
         }
     };
-    let config = Config::load(&args).map_err(|e| e.to_string())?;
+    let config = kioku::cli::load(&args)?;
     if config.tls_cert.is_some() {
         return Err("a user certificate is configured (--tls-cert); kioku makes no CA then".into());
     }

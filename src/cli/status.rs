@@ -4,7 +4,7 @@
 use clap::Args;
 use serde_json::Value;
 
-use crate::config::{Config, ServeArgs};
+use crate::config::ServeArgs;
 use crate::control::{client, socket_path, status};
 use crate::web::html::{size, time, utc_minute};
 
@@ -18,7 +18,7 @@ pub struct StatusArgs {
 }
 
 pub fn run(cmd: StatusArgs) -> Result<(), String> {
-    let config = Config::load(&cmd.args).map_err(|e| e.to_string())?;
+    let config = super::owner::load(&cmd.args)?;
     let report = match client::request(&config.base, "GET", "/status", None)? {
         Some((200, report)) => report,
         Some((code, answer)) => {

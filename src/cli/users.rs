@@ -58,6 +58,17 @@ pub enum UserAction {
         #[command(flatten)]
         args: ServeArgs,
     },
+    /// Move the users of a settings file (its `users` key) into the users
+    /// file: new names are added, existing accounts get the file's password,
+    /// and the first becomes an admin if there is none; then the key is
+    /// removed from FILE.
+    Import {
+        /// The settings file (e.g. a kioku.toml); rewritten without `users`.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
 }
 
 /// The new password: from stdin with `--password-stdin`, else asked twice
@@ -85,7 +96,7 @@ fn read_password(name: &str, from_stdin: bool) -> Result<String, String> {
 }
 
 /// Tells a running server to reload the users file.
-fn notify(config: &Config) {
+pub(super) fn notify(config: &Config) {
     match client::request(&config.base, "POST", "/users/reload", None) {
         Ok(Some((200, answer))) => {
             for w in answer["warnings"].as_array().into_iter().flatten() {
@@ -135,7 +146,7 @@ pub fn run(action: UserAction) -> Result<(), String> {
             delete_data,
             args,
         } => {
-            let config = Config::load(&args).map_err(|e| e.to_string())?;
+            let config = super::owner::load(&args)?;
             let removed = accounts::remove(&config.base, &config.users, &name, false);
             if !matches!(removed, Err(crate::users::UsersError::File(_))) {
                 notify(&config);
@@ -155,7 +166,7 @@ pub fn run(action: UserAction) -> Result<(), String> {
             }
         }
         UserAction::Admin { name, revoke, args } => {
-            let config = Config::load(&args).map_err(|e| e.to_string())?;
+            let config = super::owner::load(&args)?;
             accounts::set_admin(&config.base, &config.users, &name, !revoke, false).map_err(e)?;
             println!(
                 "{name} {} an admin",
@@ -164,9 +175,10 @@ pub fn run(action: UserAction) -> Result<(), String> {
             notify(&config);
         }
         UserAction::List { args } => {
-            let config = Config::load(&args).map_err(|e| e.to_string())?;
+            let config = super::owner::load(&args)?;
             list(&config)?;
         }
+        UserAction::Import { file, args } => super::import::run(&file, &args)?,
     }
     Ok(())
 }
@@ -179,7 +191,7 @@ fn with_password(
     from_stdin: bool,
     change: impl FnOnce(&Config, &str) -> Result<(), crate::users::UsersError>,
 ) -> Result<(), String> {
-    let config = Config::load(args).map_err(|e| e.to_string())?;
+    let config = super::owner::load(args)?;
     let password = read_password(name, from_stdin)?;
     change(&config, &password).map_err(|e| e.to_string())?;
     notify(&config);

@@ -12,7 +12,7 @@
 //! `backup`, `ankiconnect`, `accounts`) owns its defaults, types and checks.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 mod accounts;
 mod ankiconnect;
@@ -49,6 +49,10 @@ pub const DEFAULT_MAX_PAYLOAD_MEGS: u64 = 100;
 pub const DEFAULT_LOG: &str = "info";
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
 pub const DEFAULT_SYNC_SESSION_TIMEOUT_SECS: u64 = 60;
+/// The settings file read when neither `--config` nor `KIOKU_CONFIG` names
+/// one, if it exists (`scripts/install` and the SD image make it a link to
+/// the service's settings, so `sudo kioku …` on the box needs no flags).
+pub const DEFAULT_CONFIG: &str = "/etc/kioku/kioku.toml";
 
 /// The resolved configuration.
 #[derive(Debug, Clone)]
@@ -85,6 +89,8 @@ pub struct Config {
     pub login_lockout_secs: u64,
     /// Advertise over mDNS / DNS-SD (see `crate::mdns`).
     pub mdns: bool,
+    /// The settings file that was read, if any.
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,27 +112,60 @@ impl Config {
     }
 
     /// Resolves the configuration from flags, the process environment and the
-    /// optional file (named by `--config` or `KIOKU_CONFIG`).
+    /// optional file: the one `--config` or `KIOKU_CONFIG` names, else
+    /// [`DEFAULT_CONFIG`] if it exists (`KIOKU_CONFIG=` with an empty value:
+    /// no file).
     pub fn load(args: &ServeArgs) -> Result<Config, ConfigError> {
-        Self::load_with(args, &|name| std::env::var(name).ok())
+        Self::load_from(
+            args,
+            &|name| std::env::var(name).ok(),
+            Some(Path::new(DEFAULT_CONFIG)),
+        )
     }
 
-    /// Like [`Config::load`] with an explicit environment (for tests).
+    /// Like [`Config::load`] with an explicit environment and no default
+    /// file (for tests).
     pub fn load_with(
         args: &ServeArgs,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        Self::load_from(args, env, None)
+    }
+
+    /// Like [`Config::load`] with an explicit environment and default file.
+    pub fn load_from(
+        args: &ServeArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        default_file: Option<&Path>,
+    ) -> Result<Config, ConfigError> {
         let flags = Layer::from_flags(args);
         let environment = Layer::from_env(env)?;
-        let file_path = args
-            .config
-            .clone()
-            .or_else(|| env("KIOKU_CONFIG").map(PathBuf::from));
+        let file_path = match (&args.config, env("KIOKU_CONFIG")) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(named)) if named.is_empty() => None,
+            (None, Some(named)) => Some(PathBuf::from(named)),
+            // A link whose target is missing counts as there (and fails).
+            (None, None) => default_file
+                .filter(|path| path.symlink_metadata().is_ok())
+                .map(Path::to_owned),
+        };
         let mut layers = vec![flags, environment];
         if let Some(path) = &file_path {
-            layers.push(Layer::from_file(path)?);
+            let is_default = args.config.is_none() && env("KIOKU_CONFIG").is_none();
+            layers.push(Layer::from_file(path).map_err(|e| match e {
+                ConfigError::File { path, message } if is_default => ConfigError::File {
+                    path,
+                    message: format!(
+                        "{message} (the default settings file: run the command with sudo or \
+                         as the service user, or name a file with --config or KIOKU_CONFIG)"
+                    ),
+                },
+                e => e,
+            })?);
         }
-        Self::finish(&Layers(layers))
+        let mut config = Self::finish(&Layers(layers))?;
+        config.file = file_path;
+        Ok(config)
     }
 
     /// The same as [`Config::load`]: no configured user is needed any more
@@ -203,6 +242,7 @@ impl Config {
             login_delay_ms: login.delay_ms,
             login_lockout_secs: login.lockout_secs,
             mdns: layers.get(|l| &l.mdns).unwrap_or(true),
+            file: None,
         })
     }
 }

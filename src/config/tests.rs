@@ -345,6 +345,50 @@ fn passwords_hashed_is_on_for_any_value_like_the_official_server() {
     assert!(c.passwords_hashed);
 }
 
+#[test]
+fn the_default_file_is_read_only_when_no_file_is_named_and_it_exists() {
+    let dir = tempdir();
+    let default = dir.join("default.toml");
+    let named = dir.join("named.toml");
+    std::fs::write(&named, "port = 2\n").unwrap();
+    let from = |args: &ServeArgs, pairs: &[(&str, &str)]| {
+        Config::load_from(args, &env_of(pairs), Some(&default))
+    };
+    // Not there: defaults, no file.
+    let c = from(&ServeArgs::default(), &[]).unwrap();
+    assert_eq!((c.port, c.file), (DEFAULT_PORT, None));
+    std::fs::write(&default, "port = 1\nbase = \"/srv/kioku\"\n").unwrap();
+    let c = from(&ServeArgs::default(), &[]).unwrap();
+    assert_eq!(c.port, 1);
+    assert_eq!(c.base, PathBuf::from("/srv/kioku"));
+    assert_eq!(c.file.as_deref(), Some(default.as_path()));
+    // A named file replaces it, by flag or variable; an empty variable means none.
+    let flag = ServeArgs {
+        config: Some(named.clone()),
+        ..Default::default()
+    };
+    assert_eq!(from(&flag, &[]).unwrap().port, 2);
+    let var = [("KIOKU_CONFIG", named.to_str().unwrap())];
+    assert_eq!(from(&ServeArgs::default(), &var).unwrap().port, 2);
+    let none = from(&ServeArgs::default(), &[("KIOKU_CONFIG", "")]).unwrap();
+    assert_eq!((none.port, none.file), (DEFAULT_PORT, None));
+}
+
+#[test]
+fn a_default_file_that_cannot_be_read_is_an_error_that_says_what_to_do() {
+    let dir = tempdir();
+    let default = dir.join("kioku.toml");
+    // A link to a file that is not there (the settings not made yet).
+    std::os::unix::fs::symlink(dir.join("missing.toml"), &default).unwrap();
+    let err = Config::load_from(&ServeArgs::default(), &env_of(&[]), Some(&default))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("kioku.toml") && err.contains("--config"),
+        "{err}"
+    );
+}
+
 fn tempdir() -> PathBuf {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).unwrap();

@@ -335,3 +335,78 @@ pub fn set_admin(
     })?;
     Ok(())
 }
+
+/// What [`import`] did, by user name.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Imported {
+    /// New stored accounts.
+    pub added: Vec<String>,
+    /// Stored accounts that got the file's password (their devices log in again).
+    pub changed: Vec<String>,
+    /// Stored accounts that had that password already (left as they were).
+    pub unchanged: Vec<String>,
+    /// The account made an admin because there was none.
+    pub admin: Option<String>,
+}
+
+/// Moves configured users (a settings file's `users`) into the users file:
+/// a new name becomes a stored account, an existing account gets the
+/// configured password unless it has it already, and when no stored account
+/// is an admin the first configured user becomes one. All or nothing: every
+/// user is checked (name, password rules; PHC strings with `hashed`) before
+/// the file is written once.
+pub fn import(base: &Path, specs: &[UserSpec], hashed: bool) -> Result<Imported, UsersError> {
+    let stored = file::load(base)?;
+    let mut wanted: Vec<(&UserSpec, Option<String>)> = Vec::new();
+    for s in specs {
+        let bad = |e: String| refused(format!("{}: user {:?}: {e}", s.source, s.name));
+        validate_new_name(&s.name).map_err(|e| bad(e.to_string()))?;
+        let current = stored.iter().find(|u| u.name == s.name);
+        let phc = if hashed {
+            file::check_phc(&s.secret).map_err(bad)?;
+            (current.map(|u| u.password.as_str()) != Some(s.secret.as_str()))
+                .then(|| s.secret.clone())
+        } else {
+            file::check_password(&s.secret).map_err(bad)?;
+            match current {
+                Some(u) if super::verify_phc(&u.password, &s.secret) => None,
+                _ => Some(file::hash_password(&s.secret)),
+            }
+        };
+        wanted.push((s, phc));
+    }
+    Ok(file::update(base, |users| {
+        let mut out = Imported::default();
+        for (spec, phc) in wanted {
+            let name = spec.name.clone();
+            match (users.iter_mut().find(|u| u.name == name), phc) {
+                (Some(_), None) => out.unchanged.push(name),
+                (Some(user), Some(phc)) => {
+                    user.password = phc;
+                    user.password_set = crate::clock::now_secs();
+                    out.changed.push(name);
+                }
+                (None, phc) => {
+                    // No new hash only for an account removed meanwhile.
+                    let phc = phc.unwrap_or_else(|| match hashed {
+                        true => spec.secret.clone(),
+                        false => file::hash_password(&spec.secret),
+                    });
+                    users.push(new_user(&name, phc, false));
+                    out.added.push(name);
+                }
+            }
+        }
+        if !users.iter().any(|u| u.admin) {
+            if let Some(first) = specs.first() {
+                find(users, &first.name)?.admin = true;
+                out.admin = Some(first.name.clone());
+            }
+        }
+        Ok(out)
+    })?)
+}
+
+#[cfg(test)]
+#[path = "accounts_tests.rs"]
+mod tests;

@@ -4,7 +4,8 @@
 edits its boot partition with mtools (what a user does with a card reader),
 adds the test's report unit to the root file system with debugfs, and boots
 it under `qemu-system-aarch64 -M virt` (TCG) with user networking: the box's
-ports 80, 443 and 22 are forwarded from free ports on 127.0.0.1 only. Every
+ports 80, 443, 8765 (AnkiConnect) and 22 are forwarded from free ports on
+127.0.0.1 only. Every
 wait is bounded; qemu is killed when the test process ends, however it ends
 (PR_SET_PDEATHSIG), and its pid is written to $KIOKU_IMAGE_PIDFILE for
 scripts/test-image's trap.
@@ -45,9 +46,20 @@ if [ -n "$pid" ] && [ "$pid" != 0 ]; then
     grep -E '^(Uid|VmRSS|VmHWM|CapEff|CapAmb|NoNewPrivs|Seccomp):' "/proc/$pid/status"
 fi
 SYSTEMD_COLORS=0 systemd-analyze security --no-pager kioku.service
+# `kioku status` as root with no flags (the settings through
+# /etc/kioku/kioku.toml, the control socket as the data folder's owner),
+# once discovery announces eth0 (DHCP may come after kioku starts; bounded).
+for i in $(seq 40); do
+    st=$(kioku status --json 2>&1 | tr -d '\n')
+    case "$st" in *'"name": "eth0"'*|*'"name":"eth0"'*) break ;; esac
+    sleep 1
+done
+echo "kioku-status $st"
+df -B1M --output=target,size /var/lib/kioku /
 echo "listening:"
 ss -Hltn
-df -B1M --output=target,size /var/lib/kioku /
+echo "udp5353:"
+ss -Hulpn 'sport = :5353'
 echo "failed-units:"
 systemctl --failed --no-legend --plain
 echo "firstboot-log:"
@@ -124,6 +136,14 @@ class Report:
             if len(parts) == 2 and parts[0] == target and parts[1].isdigit():
                 return int(parts[1])
         raise BoxError(f"no size of {target} in the report:\n{self.text()}")
+
+    def status(self) -> dict:
+        """`kioku status --json` as the report printed it."""
+        raw = self.value("kioku-status")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise BoxError(f"kioku status --json printed no JSON: {raw}\n{self.text()}")
 
     def section(self, title: str) -> str:
         out, inside = [], False
@@ -214,11 +234,9 @@ class Box:
                 raise BoxError(f"expected one {name}-* on the boot partition, found {found}")
             (self.work / name).write_bytes(self.fat_get(found[0]))
         for attempt in range(3):
-            self.ports = {"http": free_port(), "https": free_port(), "ssh": free_port()}
-            fwd = ",".join(
-                f"hostfwd=tcp:{HOST}:{self.ports[k]}-:{guest}"
-                for k, guest in (("http", 80), ("https", 443), ("ssh", 22))
-            )
+            guests = (("http", 80), ("https", 443), ("api", 8765), ("ssh", 22))
+            self.ports = {k: free_port() for k, _ in guests}
+            fwd = ",".join(f"hostfwd=tcp:{HOST}:{self.ports[k]}-:{guest}" for k, guest in guests)
             argv = [
                 "qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-smp", "2",
                 # The smallest board kioku is for has 512 MB.
@@ -274,6 +292,10 @@ class Box:
     @property
     def https(self) -> str:
         return f"https://{HOST}:{self.ports['https']}/"
+
+    @property
+    def api(self) -> str:
+        return f"http://{HOST}:{self.ports['api']}/"
 
     def wait_ready(self, limit: float) -> float:
         """Seconds from qemu's start until kioku answers /health through the
