@@ -85,10 +85,21 @@ class BoxError(AssertionError):
     pass
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 free right now and not handed out before in this
+    run (the kernel may give a just-closed port again: two of qemu's
+    forwards on one port would make it fail to start)."""
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
+    raise BoxError("no port left on 127.0.0.1 that this run has not used")
 
 
 def run(argv: list[str], *, input: bytes | None = None, timeout: float = 120) -> str:
