@@ -18,12 +18,15 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import requests
+
+# The interop suite's picker (conftest.py puts tests/interop on the path):
+# it never hands out a port twice, so qemu's four forwards cannot clash.
+from servers import free_port
 
 HOST = "127.0.0.1"
 REPORT_PREFIX = "KIOKU-TEST| "
@@ -83,23 +86,6 @@ StandardOutput=journal+console
 
 class BoxError(AssertionError):
     pass
-
-
-_GIVEN_PORTS: set[int] = set()
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 free right now and not handed out before in this
-    run (the kernel may give a just-closed port again: two of qemu's
-    forwards on one port would make it fail to start)."""
-    for _ in range(1000):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        if port not in _GIVEN_PORTS:
-            _GIVEN_PORTS.add(port)
-            return port
-    raise BoxError("no port left on 127.0.0.1 that this run has not used")
 
 
 def run(argv: list[str], *, input: bytes | None = None, timeout: float = 120) -> str:
