@@ -5,9 +5,8 @@
 //! and the names are not configured twice. The rest of the file is kept
 //! byte for byte; the file is replaced atomically.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -71,31 +70,15 @@ fn without_users_key_in(file: &Path) -> Result<(PathBuf, String), String> {
     Ok((path, new))
 }
 
-/// Replaces `path` with `text` (temp file, fsync, rename; same mode).
+/// Replaces `path` with `text` atomically (`store::replace_file`), keeping
+/// its mode.
 fn replace(path: &Path, text: &str) -> Result<(), String> {
-    let tmp = temp_beside(path);
-    let written = (|| -> std::io::Result<()> {
-        let mode = fs::metadata(path)?.permissions().mode() & 0o777;
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        out.write_all(text.as_bytes())?;
-        out.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(format!("cannot rewrite {}: {e}", path.display()));
-    }
-    Ok(())
-}
-
-fn temp_beside(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(format!(".import-{}", std::process::id()));
-    path.with_file_name(name)
+    fs::metadata(path)
+        .and_then(|meta| {
+            let mode = meta.permissions().mode() & 0o777;
+            crate::store::replace_file(path, "settings", text.as_bytes(), mode)
+        })
+        .map_err(|e| format!("cannot rewrite {}: {e}", path.display()))
 }
 
 /// `text` without the lines of its top-level `users` key and value (a value

@@ -140,18 +140,21 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let flags = Layer::from_flags(args);
         let environment = Layer::from_env(env)?;
-        let file_path = match (&args.config, env("KIOKU_CONFIG")) {
-            (Some(path), _) => Some(path.clone()),
-            (None, Some(named)) if named.is_empty() => None,
-            (None, Some(named)) => Some(PathBuf::from(named)),
+        // The file, and whether it is the default one (no flag, no variable).
+        let (file_path, is_default) = match (&args.config, env("KIOKU_CONFIG")) {
+            (Some(path), _) => (Some(path.clone()), false),
+            (None, Some(named)) if named.is_empty() => (None, false),
+            (None, Some(named)) => (Some(PathBuf::from(named)), false),
             // A link whose target is missing counts as there (and fails).
-            (None, None) => default_file
-                .filter(|path| path.symlink_metadata().is_ok())
-                .map(Path::to_owned),
+            (None, None) => (
+                default_file
+                    .filter(|path| path.symlink_metadata().is_ok())
+                    .map(Path::to_owned),
+                true,
+            ),
         };
         let mut layers = vec![flags, environment];
         if let Some(path) = &file_path {
-            let is_default = args.config.is_none() && env("KIOKU_CONFIG").is_none();
             layers.push(Layer::from_file(path).map_err(|e| match e {
                 ConfigError::File { path, message } if is_default => ConfigError::File {
                     path,
@@ -166,13 +169,6 @@ impl Config {
         let mut config = Self::finish(&Layers(layers))?;
         config.file = file_path;
         Ok(config)
-    }
-
-    /// The same as [`Config::load`]: no configured user is needed any more
-    /// (kioku then starts with the first-run form, or the users file's
-    /// accounts). Kept for the commands that used it.
-    pub fn load_without_users(args: &ServeArgs) -> Result<Config, ConfigError> {
-        Self::load(args)
     }
 
     fn finish(layers: &Layers) -> Result<Config, ConfigError> {

@@ -394,6 +394,35 @@ pub fn install_file(tmp: &Path, dest: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Replaces `path` with `bytes`, so that after a crash it is the old file or
+/// the whole new one: a temp file beside it (made with `mode`, less the
+/// umask; named for `purpose`, a name removed at start if left behind),
+/// fsynced, renamed over `path`, the folder fsynced.
+pub fn replace_file(path: &Path, purpose: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let tmp = temp_path_in(dir, purpose);
+    let written = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if written.is_err() {
+        remove_quietly(&tmp);
+    }
+    written
+}
+
 /// A fresh temp file path in `dir` (a name removed at the next start if left behind).
 pub fn temp_path_in(dir: &Path, purpose: &str) -> PathBuf {
     dir.join(format!(

@@ -7,7 +7,6 @@
 //! server certificate followed by the CA), `server.key`, and `server.json`
 //! (the server certificate's SANs and expiry, so no X.509 parser is needed).
 
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -110,29 +109,12 @@ fn err(what: &str, e: impl std::fmt::Display) -> String {
     format!("{what}: {e}")
 }
 
-/// Writes `bytes` to `path` atomically, with mode 0600 when `secret`: a
-/// temp file kioku removes at start if a crash leaves it, fsynced, renamed
-/// over `path`, the folder fsynced (`store::install_file`).
+/// Writes `bytes` to `path` atomically (`store::replace_file`), with mode
+/// 0600 when `secret`.
 pub fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = crate::store::temp_path_in(dir, "tls");
-    let written = (|| -> Result<(), String> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(if secret { 0o600 } else { 0o644 })
-            .open(&tmp)
-            .map_err(|e| err(&format!("cannot write {}", tmp.display()), e))?;
-        f.write_all(bytes)
-            .map_err(|e| err(&format!("cannot write {}", tmp.display()), e))?;
-        crate::store::install_file(&tmp, path)
-            .map_err(|e| err(&format!("cannot write {}", path.display()), e))
-    })();
-    if written.is_err() {
-        crate::store::remove_quietly(&tmp);
-    }
-    written
+    let mode = if secret { 0o600 } else { 0o644 };
+    crate::store::replace_file(path, "tls", bytes, mode)
+        .map_err(|e| err(&format!("cannot write {}", path.display()), e))
 }
 
 fn day(offset: i64) -> NaiveDate {
